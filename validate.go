@@ -203,7 +203,12 @@ func NormalizeMAC(s string) (string, error) {
 // checkMACGrouping refuses separators in odd places (a:bbcc:…), accepting
 // groups of 2 (colon/dash/space), 4 (Cisco dots) or none.
 func checkMACGrouping(s string) error {
-	seps := strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == '-' || r == '.' || r == ' ' })
+	seps := strings.Split(strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == ' ' {
+			return ':'
+		}
+		return r
+	}, s), ":")
 	switch len(seps) {
 	case 1, 3, 6:
 		want := 12 / len(seps)

@@ -1,0 +1,45 @@
+# firmward — make help lists the targets.
+GO        ?= go
+BIN       ?= bin/firmward
+DATA      ?= ./firmward-data
+ADDR      ?= 127.0.0.1:8080
+GOLANGCI  ?= github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+PKGS      ?= ./...
+FUZZTIME  ?= 20s
+
+.PHONY: help build run test test-short bench fuzz lint e2e-deps clean
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build the firmward binary into bin/
+	$(GO) build -trimpath -o $(BIN) ./cmd/firmward
+
+run: ## run firmward on the embedded SQLite default (http://127.0.0.1:8080)
+	$(GO) run ./cmd/firmward serve --addr $(ADDR) --data $(DATA)
+
+test: e2e-deps ## vet and run every test (PostgreSQL and Chromium tests skip when absent, fail under CI=true)
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+test-short: ## the tests without the browser and PostgreSQL runs
+	$(GO) test -short $(PKGS)
+
+e2e-deps: ## install playwright-core for the browser test (needs npm; skipped without it)
+	@if [ -f e2e/browser/package.json ] && command -v npm >/dev/null 2>&1 && [ ! -d e2e/browser/node_modules/playwright-core ]; then \
+		npm ci --prefix e2e/browser --no-audit --no-fund; fi
+
+bench: ## run the benchmarks (see docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./sqlstore/ ./bench/
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; done
+
+lint: ## golangci-lint with the linters listed in .golangci.yml
+	$(GO) run $(GOLANGCI) run ./...
+
+clean: ## remove build output and test results
+	rm -rf bin test-results

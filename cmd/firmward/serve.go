@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/httpapi"
+	"github.com/firmward/firmward/sqlstore"
+	"github.com/firmward/firmward/web"
+)
+
+// Server timeouts.
+const (
+	defaultShutdownTimeout = 30 * time.Second
+	readHeaderTimeout      = 10 * time.Second
+	idleTimeout            = 2 * time.Minute
+)
+
+// Main is `firmward serve`: ParseFlags reads the configuration, Run opens
+// the database, makes the first admin token if there is none, and starts
+// serving; Close shuts down gracefully (requests in flight finish) and
+// closes the database.
+type Main struct {
+	// Configuration, set by ParseFlags.
+	Addr            string // listen address; port 0 picks a free port
+	DataDir         string // data directory: database, admin-token
+	DSN             string // database; "" is DATA/firmward.db
+	LogFormat       string // text or json
+	LogLevel        string // debug, info, warn, error
+	SecureCookies   bool   // mark web cookies Secure (serving over HTTPS)
+	ShutdownTimeout time.Duration
+
+	Stdout io.Writer // the admin token and the listening line
+	Stderr io.Writer // logs
+	Getenv func(string) string
+
+	logger *slog.Logger
+	db     *sqlstore.DB
+	ln     net.Listener
+	srv    *http.Server
+	done   chan error // receives Serve's result
+}
+
+// NewMain returns a Main with the default configuration, writing to stdout
+// and stderr and reading environment twins through getenv.
+func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
+	return &Main{
+		Addr:            defaultAddr,
+		DataDir:         defaultDataDir,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ShutdownTimeout: defaultShutdownTimeout,
+		Stdout:          stdout,
+		Stderr:          stderr,
+		Getenv:          getenv,
+	}
+}
+
+// ParseFlags reads the flags of `firmward serve` and their environment
+// twins. It returns errHelpShown after -h and a usageError for bad flags.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	const name = "serve"
+	fs := newFlags(name)
+	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&m.DataDir, "data", m.DataDir, "data `directory` (database, admin-token)")
+	fs.StringVar(&m.DSN, "db", m.DSN, "database: a SQLite file or a postgres:// `URL` (default DATA/firmward.db)")
+	fs.StringVar(&m.LogFormat, "log-format", m.LogFormat, "log `format`: text or json")
+	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "log `level`: debug, info, warn or error")
+	fs.BoolVar(&m.SecureCookies, "secure-cookies", m.SecureCookies, "mark web session cookies Secure (when users reach firmward over HTTPS)")
+	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
+	a := &app{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
+	if _, err := a.parse(fs, name, args, false, 0, 0); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
+		return usageError{cmd: name, msg: fmt.Sprintf("--log-level %q: use debug, info, warn or error", m.LogLevel)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch m.LogFormat {
+	case "text":
+		m.logger = slog.New(slog.NewTextHandler(m.Stderr, opts))
+	case "json":
+		m.logger = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	default:
+		return usageError{cmd: name, msg: fmt.Sprintf("--log-format %q: use text or json", m.LogFormat)}
+	}
+	if m.DataDir == "" {
+		return usageError{cmd: name, msg: "--data must name a directory"}
+	}
+	if m.ShutdownTimeout <= 0 {
+		m.ShutdownTimeout = defaultShutdownTimeout
+	}
+	return nil
+}
+
+// Run opens the data directory and the database, creates the first admin
+// token when no live token exists, listens, prints the listening line and
+// serves in the background. Call Close afterwards, also when Run fails.
+func (m *Main) Run(ctx context.Context) error {
+	if m.logger == nil {
+		m.logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	dsn := m.DSN
+	if dsn == "" {
+		dsn = filepath.Join(m.DataDir, "firmward.db")
+	}
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Logger: m.logger, Now: time.Now})
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	m.db = db
+
+	devices := sqlstore.NewDeviceService(db)
+	tokens := sqlstore.NewTokenService(db)
+	sessions := sqlstore.NewSessionService(db)
+	audit := sqlstore.NewAuditService(db)
+
+	if err := m.bootstrapToken(ctx, tokens); err != nil {
+		return err
+	}
+
+	registry := prometheus.NewRegistry()
+	if err := registry.Register(collectors.NewDBStatsCollector(db.SQL(), db.Dialect())); err != nil {
+		return fmt.Errorf("registering database metrics: %w", err)
+	}
+	api := httpapi.NewServer(httpapi.Config{
+		Devices:  devices,
+		Tokens:   tokens,
+		Audit:    audit,
+		Logger:   m.logger,
+		Registry: registry,
+		Ready:    db.Ping,
+	})
+	ui, err := web.New(web.Config{
+		Devices:       devices,
+		Tokens:        tokens,
+		Sessions:      sessions,
+		Audit:         audit,
+		Logger:        m.logger,
+		Now:           time.Now,
+		SecureCookies: m.SecureCookies,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the web UI: %w", err)
+	}
+	api.Mount("/", ui)
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s (is another firmward or program using it? pick another with --addr): %w", m.Addr, err)
+	}
+	m.ln = ln
+	m.srv = &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.srv.Serve(ln) }()
+
+	fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
+	m.logger.Info("serving", slog.String("url", m.URL()), slog.String("database", db.Dialect()), slog.String("data", m.DataDir))
+	return nil
+}
+
+// URL returns the base URL of the running server, with the bound port.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+// Done receives the error that stopped the server when it stops by itself
+// (not through Close).
+func (m *Main) Done() <-chan error { return m.done }
+
+// bootstrapToken creates the admin token on first start (no live token in
+// the database), prints it once and saves it to DATA/admin-token with mode
+// 0600. If the file cannot be written, the printed token is the only copy.
+func (m *Main) bootstrapToken(ctx context.Context, tokens firmward.TokenService) error {
+	n, err := tokens.CountTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("counting API tokens: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	tok, secret, err := tokens.CreateToken(ctx, "admin", firmward.RoleAdmin)
+	if err != nil {
+		return fmt.Errorf("creating the first admin token: %w", err)
+	}
+	path := filepath.Join(m.DataDir, tokenFileName)
+	if err := writePrivateFile(path, []byte(secret+"\n")); err != nil {
+		m.logger.Error("cannot save the admin token; copy it from the line above", slog.String("file", path), slog.Any("err", err))
+		fmt.Fprintf(m.Stdout, "admin token (shown once, NOT saved: %v): %s\n", err, secret)
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "admin token (shown once, also saved to %s): %s\n", path, secret)
+	m.logger.Info("created the first admin token", slog.Int64("token", tok.ID), slog.String("file", path))
+	return nil
+}
+
+// writePrivateFile writes data to path with mode 0600, atomically: a
+// temporary file in the same directory renamed over path.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails harmlessly after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Close stops accepting connections, waits up to ShutdownTimeout for
+// requests in flight, then closes the database. It is safe to call after a
+// failed or partial Run.
+func (m *Main) Close() error {
+	var errs []error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout)
+		defer cancel()
+		if err := m.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("requests still running after %s were cut off: %w", m.ShutdownTimeout, err))
+			_ = m.srv.Close()
+		}
+		if err := <-m.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.srv = nil
+	} else if m.ln != nil {
+		_ = m.ln.Close()
+	}
+	if m.db != nil {
+		if err := m.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the database: %w", err))
+		}
+		m.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+// runServe runs the server until ctx ends (SIGINT, SIGTERM) or the server
+// fails, then shuts it down gracefully.
+func runServe(ctx context.Context, a *app, args []string) error {
+	m := NewMain(a.stdout, a.stderr, a.getenv)
+	if err := m.ParseFlags(ctx, args); err != nil {
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		return errors.Join(err, m.Close())
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		m.logger.Info("shutting down: finishing requests in flight", slog.Duration("timeout", m.ShutdownTimeout))
+	case serveErr = <-m.done:
+		m.done <- serveErr // Close waits for it too
+		m.logger.Error("the server stopped", slog.Any("err", serveErr))
+	}
+	err := m.Close()
+	if err == nil && serveErr == nil {
+		m.logger.Info("stopped")
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return errors.Join(serveErr, err)
+	}
+	return err
+}

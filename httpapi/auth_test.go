@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/firmward/firmward"
+)
+
+// archRoles is the role table of docs/ARCHITECTURE.md, written out again
+// here so that the route table cannot drift from the documentation.
+var archRoles = map[string]firmward.Role{
+	"GET /healthz":                "",
+	"GET /metrics":                "",
+	"GET /api/v1/openapi.json":    "",
+	"GET /api/v1/whoami":          firmward.RoleViewer,
+	"GET /api/v1/devices":         firmward.RoleViewer,
+	"POST /api/v1/devices":        firmward.RoleOperator,
+	"GET /api/v1/devices/{id}":    firmward.RoleViewer,
+	"PATCH /api/v1/devices/{id}":  firmward.RoleOperator,
+	"DELETE /api/v1/devices/{id}": firmward.RoleOperator,
+	"POST /api/v1/devices/import": firmward.RoleOperator,
+	"GET /api/v1/devices/export":  firmward.RoleViewer,
+	"GET /api/v1/stats/devices":   firmward.RoleViewer,
+	"GET /api/v1/tokens":          firmward.RoleAdmin,
+	"POST /api/v1/tokens":         firmward.RoleAdmin,
+	"DELETE /api/v1/tokens/{id}":  firmward.RoleAdmin,
+	"GET /api/v1/audit":           firmward.RoleViewer,
+	"GET /api/v1/audit/verify":    firmward.RoleViewer,
+}
+
+// concretePath fills the wildcards of a pattern with an id that names
+// nothing, so that no request of the table changes anything that matters.
+func concretePath(pattern string) string {
+	return strings.ReplaceAll(pattern, "{id}", "999999")
+}
+
+func TestRoutesMatchRegistrationAndDocs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	routes := e.srv.Routes()
+
+	inTable := map[string]bool{}
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Pattern
+		if inTable[key] {
+			t.Errorf("route %s is in the table twice", key)
+		}
+		inTable[key] = true
+		want, ok := archRoles[key]
+		switch {
+		case !ok:
+			t.Errorf("route %s is not in docs/ARCHITECTURE.md", key)
+		case want != rt.Role:
+			t.Errorf("route %s needs role %q, docs/ARCHITECTURE.md says %q", key, rt.Role, want)
+		}
+		if rt.Summary == "" {
+			t.Errorf("route %s has no summary", key)
+		}
+		// The mux sends a request for the route to the route.
+		_, got := e.srv.mux.Handler(httptest.NewRequest(rt.Method, concretePath(rt.Pattern), nil))
+		if got != key {
+			t.Errorf("%s %s reaches pattern %q, want %q", rt.Method, concretePath(rt.Pattern), got, key)
+		}
+	}
+	for key := range archRoles {
+		if !inTable[key] {
+			t.Errorf("docs/ARCHITECTURE.md route %s is missing from Routes()", key)
+		}
+	}
+	// Every pattern handed to the mux is a route of the table, except the
+	// API's 404/405 fallback.
+	for _, p := range e.srv.patterns {
+		if p != apiPrefix+"/" && !inTable[p] {
+			t.Errorf("pattern %q is registered but missing from Routes()", p)
+		}
+	}
+}
+
+func TestAuthTable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	revoked, revokedSecret, err := e.tokens.CreateToken(ctx, "revoked", firmward.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.tokens.RevokeToken(ctx, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	callers := []struct {
+		name          string
+		authorization string        // the header; "" sends none
+		role          firmward.Role // "" when the caller is not authenticated
+	}{
+		{"no token", "", ""},
+		{"bad token", "Bearer fwt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ""},
+		{"wrong scheme", "Basic " + e.secret[firmward.RoleAdmin], ""},
+		{"empty bearer", "Bearer ", ""},
+		{"revoked admin", "Bearer " + revokedSecret, ""},
+		{"viewer", "Bearer " + e.secret[firmward.RoleViewer], firmward.RoleViewer},
+		{"operator", "Bearer " + e.secret[firmward.RoleOperator], firmward.RoleOperator},
+		{"admin", "bearer " + e.secret[firmward.RoleAdmin], firmward.RoleAdmin}, // scheme is case-insensitive
+	}
+	for _, rt := range e.srv.Routes() {
+		for _, c := range callers {
+			t.Run(rt.Method+" "+rt.Pattern+"/"+c.name, func(t *testing.T) {
+				var header []string
+				if c.authorization != "" {
+					header = append(header, "Authorization", c.authorization)
+				}
+				body := ""
+				switch {
+				case rt.Pattern == apiPrefix+"/devices/import":
+					header = append(header, "Content-Type", "text/csv")
+					body = "name\n"
+				case rt.Method == http.MethodPost || rt.Method == http.MethodPatch:
+					body = "{}"
+				}
+				r := e.doSecret(t, rt.Method, concretePath(rt.Pattern), "", strings.NewReader(body), header...)
+				switch {
+				case rt.Role == "" || (c.role != "" && c.role.Includes(rt.Role)):
+					if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+						t.Fatalf("status %d, want the request allowed: %s", r.status, r.body)
+					}
+				case c.role == "":
+					if r.status != http.StatusUnauthorized {
+						t.Fatalf("status %d, want 401: %s", r.status, r.body)
+					}
+					if got := r.apiError(t).Code; got != firmward.EUNAUTHORIZED {
+						t.Errorf("code %q, want unauthorized", got)
+					}
+					if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+						t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+					}
+				default:
+					if r.status != http.StatusForbidden {
+						t.Fatalf("status %d, want 403: %s", r.status, r.body)
+					}
+					apiErr := r.apiError(t)
+					if apiErr.Code != firmward.EFORBIDDEN || !strings.Contains(apiErr.Message, string(rt.Role)) {
+						t.Errorf("error %+v, want forbidden naming the %s role", apiErr, rt.Role)
+					}
+				}
+			})
+		}
+	}
+}

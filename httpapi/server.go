@@ -1,0 +1,219 @@
+// Package httpapi is firmward's REST management API: the routes under
+// /api/v1 (devices, import and export, statistics, tokens, audit trail, the
+// OpenAPI document), /healthz and /metrics, and the Client that the CLI uses
+// to talk to a server.
+//
+// Every route is described once, in the table behind Server.Routes; that
+// table drives registration, the minimum role each route needs, the OpenAPI
+// document and the tests. Errors always have the shape
+//
+//	{"error":{"code":"invalid","message":"…","details":[{"line":4,"field":"mac","reason":"…"}]}}
+//
+// with the HTTP status that errorStatus gives the code. A request answered
+// with a 4xx status changes nothing.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/firmward/firmward"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Body limits.
+const (
+	// MaxJSONBodyBytes bounds every JSON request body.
+	MaxJSONBodyBytes = 1 << 20
+	// DefaultMaxImportBytes bounds an import upload when Config.MaxBodyBytes
+	// is zero.
+	DefaultMaxImportBytes = 64 << 20
+)
+
+// readyTimeout bounds one readiness check of /healthz.
+const readyTimeout = 5 * time.Second
+
+// Config is what a Server needs. Devices, Tokens and Audit are required;
+// the rest have defaults.
+type Config struct {
+	Devices firmward.DeviceService
+	Tokens  firmward.TokenService
+	Audit   firmward.AuditService
+
+	// Logger receives one line per request and the details of internal
+	// errors; nil discards.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics (and the Go and process collectors
+	// unless already there) and is what /metrics serves; nil uses a new
+	// registry of the server's own.
+	Registry *prometheus.Registry
+	// Ready reports whether the server can serve (database reachable, …);
+	// /healthz answers 503 while it returns an error. Nil means always ready.
+	Ready func(context.Context) error
+	// MaxBodyBytes bounds import uploads; zero means DefaultMaxImportBytes.
+	MaxBodyBytes int64
+}
+
+// Route is one route of the API: Pattern is a net/http ServeMux path
+// pattern, Role the weakest role allowed to call it ("" for public routes).
+type Route struct {
+	Method  string
+	Pattern string
+	Role    firmward.Role
+	Summary string
+}
+
+// Server is the HTTP side of firmward: it routes, authenticates, limits,
+// logs and measures every request, including those of handlers added with
+// Mount.
+type Server struct {
+	devices   firmward.DeviceService
+	tokens    firmward.TokenService
+	audit     firmward.AuditService
+	logger    *slog.Logger
+	registry  *prometheus.Registry
+	ready     func(context.Context) error
+	maxImport int64
+
+	routes  []route
+	mux     *http.ServeMux // every route, the API fallback and mounted handlers
+	probe   *http.ServeMux // API routes only; tells a 405 from a 404
+	metrics *httpMetrics
+	// metricsHandler serves /metrics from registry.
+	metricsHandler http.Handler
+	openapi        []byte // rendered once: the document depends only on the route table
+
+	// patterns lists every pattern handed to mux, for the tests.
+	patterns []string
+
+	handler http.Handler
+}
+
+// NewServer returns a server with every route of Routes registered. It
+// panics when cfg lacks one of its services, which is a wiring mistake.
+func NewServer(cfg Config) *Server {
+	if cfg.Devices == nil || cfg.Tokens == nil || cfg.Audit == nil {
+		panic("httpapi.NewServer: Config needs Devices, Tokens and Audit")
+	}
+	s := &Server{
+		devices:   cfg.Devices,
+		tokens:    cfg.Tokens,
+		audit:     cfg.Audit,
+		logger:    cfg.Logger,
+		registry:  cfg.Registry,
+		ready:     cfg.Ready,
+		maxImport: cfg.MaxBodyBytes,
+		mux:       http.NewServeMux(),
+		probe:     http.NewServeMux(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	if s.maxImport <= 0 {
+		s.maxImport = DefaultMaxImportBytes
+	}
+	s.metrics = newHTTPMetrics(s.registry)
+	s.metricsHandler = s.newMetricsHandler()
+
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		pattern := rt.Method + " " + rt.Pattern
+		s.handle(pattern, s.authorize(rt.Role, rt.handler))
+		if strings.HasPrefix(rt.Pattern, apiPrefix) {
+			s.probe.Handle(pattern, http.NotFoundHandler())
+		}
+	}
+	// Everything else under /api/v1/ is a JSON 404 or 405, never the web UI.
+	s.handle(apiPrefix+"/", http.HandlerFunc(s.apiFallback))
+	s.openapi = s.renderOpenAPI()
+
+	s.handler = s.instrument(securityHeaders(s.mux))
+	return s
+}
+
+// Mount adds h to the server under a ServeMux pattern; the web UI is mounted
+// at "/". Mounted handlers are logged and measured like the API (their
+// route label is pattern) and get the same security headers, but no
+// authentication: h does its own. Use a pattern without a method: "GET /"
+// would conflict with the API's own fallback under /api/v1/. Call Mount
+// before serving.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	s.handle(pattern, h)
+}
+
+// Handler returns the handler to serve.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes returns every route the server registers, in table order.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.Route
+	}
+	return out
+}
+
+// handle registers h on the main mux behind a wrapper that records the
+// matched pattern for logs and metrics.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := infoFrom(r.Context())
+		info.setRoute(r.Pattern)
+		h.ServeHTTP(w, r)
+		// A mounted handler with its own ServeMux may have narrowed the
+		// pattern (it sets r.Pattern on the request it was given).
+		info.setRoute(r.Pattern)
+	}))
+}
+
+// apiFallback answers requests under /api/v1/ that no route matched: 405
+// with an Allow header when the path exists for other methods, 404 else.
+func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.probe.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, &firmward.Error{Code: codeMethodNotAllowed,
+			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, ", ")})
+		return
+	}
+	s.writeError(w, r, firmward.Errorf(firmward.ENOTFOUND, "no API route %s %s; GET %s/openapi.json lists them", r.Method, r.URL.Path, apiPrefix))
+}
+
+// securityHeaders sets headers that are right for every response. API and
+// operational responses also get a CSP that forbids everything and no-store
+// caching; mounted handlers (the web UI) set their own CSP.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if isOwnPath(r.URL.Path) {
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isOwnPath reports whether path is served by this package rather than a
+// mounted handler.
+func isOwnPath(path string) bool {
+	return path == "/healthz" || path == "/metrics" || path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/")
+}

@@ -1,0 +1,845 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firmward/firmward"
+)
+
+// DeviceService is the inventory kept in a database.
+type DeviceService struct {
+	db *DB
+}
+
+var _ firmward.DeviceService = (*DeviceService)(nil)
+
+// NewDeviceService returns the inventory kept in db.
+func NewDeviceService(db *DB) *DeviceService { return &DeviceService{db: db} }
+
+// deviceColumns are the stored fields of a Device, in scanDevice order.
+var deviceColumns = []string{
+	"id", "name", "manufacturer", "model", "hardware_version", "firmware_version", "serial",
+	"category", "criticality", "exposure", "update_mechanism", "auto_update", "macs", "ips",
+	"site", "location", "owner", "segment", "cpe", "eol_date", "purchase_date",
+	"replacement_cost", "notes", "tags", "source", "first_seen", "last_seen", "created_at", "updated_at",
+}
+
+// derivedColumns are kept by the store for filtering and search, after
+// deviceColumns in deviceArgs order.
+var derivedColumns = []string{"manufacturer_lc", "site_lc", "search"}
+
+var (
+	// selectDeviceColumns is "d.id, d.name, …".
+	selectDeviceColumns = "d." + strings.Join(deviceColumns, ", d.")
+	// writeDeviceColumns are the columns deviceArgs fills, id first.
+	writeDeviceColumns = append(slices.Clone(deviceColumns), derivedColumns...)
+)
+
+// listSep separates the elements of macs, ips and tags in their columns;
+// none of them may contain a space.
+const listSep = " "
+
+// searchSep separates the fields of the search column, so that a query
+// does not match across two fields.
+const searchSep = "\x1f"
+
+// deviceArgs returns the values of writeDeviceColumns for d.
+func deviceArgs(args []any, d *firmward.Device) []any {
+	return append(args,
+		d.ID, d.Name, d.Manufacturer, d.Model, d.HardwareVersion, d.FirmwareVersion, d.Serial,
+		string(d.Category), string(d.Criticality), string(d.Exposure), string(d.UpdateMechanism), string(d.AutoUpdate),
+		strings.Join(d.MACs, listSep), strings.Join(d.IPs, listSep),
+		d.Site, d.Location, d.Owner, d.Segment, d.CPE, d.EOLDate, d.PurchaseDate,
+		d.ReplacementCost, d.Notes, strings.Join(d.Tags, listSep), string(d.Source),
+		nullMicros(d.FirstSeen), nullMicros(d.LastSeen), micros(d.CreatedAt), micros(d.UpdatedAt),
+		strings.ToLower(d.Manufacturer), strings.ToLower(d.Site), searchText(d),
+	)
+}
+
+// searchText is the lower-cased text that DeviceFilter.Query searches.
+func searchText(d *firmward.Device) string {
+	return strings.ToLower(strings.Join([]string{
+		d.Name, d.Manufacturer, d.Model, d.Serial, d.Location, d.Owner, d.Notes,
+		strings.Join(d.MACs, listSep), strings.Join(d.IPs, listSep),
+	}, searchSep))
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanDevice(s scanner) (*firmward.Device, error) {
+	var d firmward.Device
+	var category, criticality, exposure, mechanism, autoUpdate, macs, ips, tags, source string
+	var firstSeen, lastSeen sql.NullInt64
+	var created, updated int64
+	err := s.Scan(&d.ID, &d.Name, &d.Manufacturer, &d.Model, &d.HardwareVersion, &d.FirmwareVersion, &d.Serial,
+		&category, &criticality, &exposure, &mechanism, &autoUpdate, &macs, &ips,
+		&d.Site, &d.Location, &d.Owner, &d.Segment, &d.CPE, &d.EOLDate, &d.PurchaseDate,
+		&d.ReplacementCost, &d.Notes, &tags, &source, &firstSeen, &lastSeen, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	d.Category = firmward.Category(category)
+	d.Criticality = firmward.Criticality(criticality)
+	d.Exposure = firmward.Exposure(exposure)
+	d.UpdateMechanism = firmward.UpdateMechanism(mechanism)
+	d.AutoUpdate = firmward.AutoUpdate(autoUpdate)
+	d.Source = firmward.Source(source)
+	d.MACs, d.IPs, d.Tags = splitList(macs), splitList(ips), splitList(tags)
+	d.FirstSeen, d.LastSeen = fromNullMicros(firstSeen), fromNullMicros(lastSeen)
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &d, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, listSep)
+}
+
+// canonTimes makes the optional times of d what the database gives back:
+// UTC, whole microseconds.
+func canonTimes(d *firmward.Device) {
+	canon := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		c := t.UTC().Truncate(time.Microsecond)
+		return &c
+	}
+	d.FirstSeen, d.LastSeen = canon(d.FirstSeen), canon(d.LastSeen)
+}
+
+// FindDeviceByID returns the device with the given ID, or ENOTFOUND.
+func (s *DeviceService) FindDeviceByID(ctx context.Context, id int64) (*firmward.Device, error) {
+	return findDevice(ctx, s.db.read(), id, false)
+}
+
+// findDevice reads one device, locking its row on PostgreSQL when lock is
+// set.
+func findDevice(ctx context.Context, c conn, id int64, lock bool) (*firmward.Device, error) {
+	q := "SELECT " + selectDeviceColumns + " FROM devices d WHERE d.id = ?"
+	if lock {
+		q += c.db.dialect.forUpdate()
+	}
+	d, err := scanDevice(c.queryRow(ctx, q, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, firmward.Errorf(firmward.ENOTFOUND, "device %d not found", id)
+	case err != nil:
+		return nil, fmt.Errorf("reading device %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// FindDevices returns one page of devices matching f in ID order and the
+// cursor of the next page (0 on the last page). An unknown enum value, tag
+// or Missing field is EINVALID.
+func (s *DeviceService) FindDevices(ctx context.Context, f firmward.DeviceFilter) ([]*firmward.Device, int64, error) {
+	q, args, err := deviceQuery(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit := pageSize(f.Limit)
+	args = append(args, limit+1)
+	rows, err := s.db.read().query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing devices: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*firmward.Device, 0, min(limit+1, 64))
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("listing devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("listing devices: %w", err)
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// deviceQuery builds the SELECT for f, ending in "LIMIT ?".
+//
+// Every filter has an index ending in id, so a page is a range scan. With
+// a tag, the (tag, device_id) key of device_tags drives the query.
+func deviceQuery(f firmward.DeviceFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	var v filterValidator
+	from := "devices d"
+	idCol := "d.id"
+	if tag := strings.TrimSpace(f.Tag); tag != "" {
+		t, err := firmward.NormalizeTag(tag)
+		if err != nil || t == "" {
+			v.add("tag", f.Tag, "is not a valid tag")
+		}
+		from = "device_tags t JOIN devices d ON d.id = t.device_id"
+		idCol = "t.device_id"
+		add("t.tag = ?", t)
+	}
+	add(idCol+" > ?", max(f.After, 0))
+	if c := filterEnum(&v, "category", f.Category, firmward.Categories); c != "" {
+		add("d.category = ?", c)
+	}
+	if c := filterEnum(&v, "criticality", f.Criticality, firmward.Criticalities); c != "" {
+		add("d.criticality = ?", c)
+	}
+	if e := filterEnum(&v, "exposure", f.Exposure, firmward.Exposures); e != "" {
+		add("d.exposure = ?", e)
+	}
+	if m := filterEnum(&v, "update_mechanism", f.UpdateMechanism, firmward.UpdateMechanisms); m != "" {
+		add("d.update_mechanism = ?", m)
+	}
+	if m := strings.TrimSpace(f.Manufacturer); m != "" {
+		add("d.manufacturer_lc = ?", strings.ToLower(m))
+	}
+	if site := strings.TrimSpace(f.Site); site != "" {
+		add("d.site_lc = ?", strings.ToLower(site))
+	}
+	switch strings.ToLower(strings.TrimSpace(f.Missing)) {
+	case "":
+	case "firmware_version":
+		where = append(where, "d.firmware_version = ''")
+	case "update_mechanism":
+		where = append(where, "d.update_mechanism = ''")
+	default:
+		v.add("missing", f.Missing, "must be firmware_version or update_mechanism")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		add(`d.search LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(q))+"%")
+	}
+	if err := v.err(); err != nil {
+		return "", nil, err
+	}
+	q := "SELECT " + selectDeviceColumns + " FROM " + from +
+		" WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY " + idCol + " LIMIT ?"
+	return q, args, nil
+}
+
+// filterValidator collects problems with a filter.
+type filterValidator struct{ details []firmward.ErrorDetail }
+
+func (v *filterValidator) add(field, value, reason string) {
+	v.details = append(v.details, firmward.ErrorDetail{Field: field, Value: value, Reason: reason})
+}
+
+func (v *filterValidator) err() error {
+	if len(v.details) == 0 {
+		return nil
+	}
+	return &firmward.Error{Code: firmward.EINVALID, Message: "device filter is not valid", Details: v.details}
+}
+
+// filterEnum canonicalises an enum filter value like Normalize does, and
+// records a problem when it is not one of valid.
+func filterEnum[T ~string](v *filterValidator, field string, val T, valid []T) T {
+	s := T(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(string(val))), "_", "-"))
+	if s == "" {
+		return ""
+	}
+	if !slices.Contains(valid, s) {
+		names := make([]string, len(valid))
+		for i, x := range valid {
+			names[i] = string(x)
+		}
+		v.add(field, string(val), "must be one of "+strings.Join(names, ", "))
+		return ""
+	}
+	return s
+}
+
+// escapeLike escapes the LIKE wildcards in s for ESCAPE '\'.
+func escapeLike(s string) string {
+	if !strings.ContainsAny(s, `\%_`) {
+		return s
+	}
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CreateDevice normalises d, stores it and sets its ID, Source
+// (SourceManual when empty) and timestamps. It returns Normalize's EINVALID
+// error as is, and ECONFLICT when a MAC belongs to another device.
+func (s *DeviceService) CreateDevice(ctx context.Context, d *firmward.Device) error {
+	if err := d.Normalize(); err != nil {
+		return err
+	}
+	if d.Source == "" {
+		d.Source = firmward.SourceManual
+	}
+	canonTimes(d)
+	now := s.db.nowUTC()
+	nd := *d
+	nd.CreatedAt, nd.UpdatedAt = now, now
+	err := s.db.write(ctx, func(tx conn) error {
+		if err := macConflict(ctx, tx, 0, nd.MACs); err != nil {
+			return err
+		}
+		cols := writeDeviceColumns[1:]
+		args := deviceArgs(nil, &nd)[1:]
+		q := "INSERT INTO devices (" + strings.Join(cols, ", ") + ") VALUES (" + inList(len(cols)) + ") RETURNING id"
+		if err := tx.queryRow(ctx, q, args...).Scan(&nd.ID); err != nil {
+			return fmt.Errorf("inserting device: %w", err)
+		}
+		if err := syncLists(ctx, tx, nd.ID, nil, &nd); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceCreate, nd.ID, firmward.DiffDevices(nil, &nd))})
+	})
+	if err != nil {
+		return s.raceConflict(ctx, err, 0, nd.MACs)
+	}
+	*d = nd
+	return nil
+}
+
+// UpdateDevice applies u to device id, normalises and stores the result,
+// and returns it. An update that changes nothing stores and records
+// nothing. Errors: ENOTFOUND, EINVALID from Normalize, ECONFLICT for a MAC
+// of another device.
+func (s *DeviceService) UpdateDevice(ctx context.Context, id int64, u firmward.DeviceUpdate) (*firmward.Device, error) {
+	var out *firmward.Device
+	var macs []string
+	err := s.db.write(ctx, func(tx conn) error {
+		old, err := findDevice(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		nd := *old
+		nd.MACs, nd.IPs, nd.Tags = slices.Clone(old.MACs), slices.Clone(old.IPs), slices.Clone(old.Tags)
+		u.Apply(&nd)
+		if err := nd.Normalize(); err != nil {
+			return err
+		}
+		canonTimes(&nd)
+		macs = nd.MACs
+		changes := firmward.DiffDevices(old, &nd)
+		if len(changes) == 0 {
+			out = old
+			return nil
+		}
+		if err := macConflict(ctx, tx, id, added(old.MACs, nd.MACs)); err != nil {
+			return err
+		}
+		now := s.db.nowUTC()
+		nd.UpdatedAt = now
+		cols := writeDeviceColumns[1:]
+		args := deviceArgs(nil, &nd)[1:]
+		q := "UPDATE devices SET " + strings.Join(cols, " = ?, ") + " = ? WHERE id = ?"
+		if _, err := tx.exec(ctx, q, append(args, id)...); err != nil {
+			return fmt.Errorf("updating device %d: %w", id, err)
+		}
+		if err := syncLists(ctx, tx, id, old, &nd); err != nil {
+			return err
+		}
+		out = &nd
+		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceUpdate, id, changes)})
+	})
+	if err != nil {
+		return nil, s.raceConflict(ctx, err, id, macs)
+	}
+	return out, nil
+}
+
+// DeleteDevice removes a device (ENOTFOUND if there is none) and records
+// its last state in the audit trail.
+func (s *DeviceService) DeleteDevice(ctx context.Context, id int64) error {
+	return s.db.write(ctx, func(tx conn) error {
+		old, err := findDevice(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM devices WHERE id = ?", id); err != nil {
+			return fmt.Errorf("deleting device %d: %w", id, err)
+		}
+		now := s.db.nowUTC()
+		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceDelete, id, firmward.DiffDevices(old, nil))})
+	})
+}
+
+func deviceEvent(now time.Time, action string, id int64, changes []firmward.FieldChange) *firmward.AuditEvent {
+	return &firmward.AuditEvent{
+		Time:       now,
+		Action:     action,
+		ObjectType: "device",
+		ObjectID:   strconv.FormatInt(id, 10),
+		Changes:    changes,
+	}
+}
+
+// added returns the elements of new that are not in old.
+func added(old, new []string) []string {
+	var out []string
+	for _, s := range new {
+		if !slices.Contains(old, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// syncLists brings the side tables of device id from old's lists (nil for
+// a new device) to nd's.
+func syncLists(ctx context.Context, tx conn, id int64, old, nd *firmward.Device) error {
+	var oldMACs, oldIPs, oldTags []string
+	if old != nil {
+		oldMACs, oldIPs, oldTags = old.MACs, old.IPs, old.Tags
+	}
+	for _, l := range []struct {
+		table, col string
+		old, new   []string
+	}{
+		{"device_macs", "mac", oldMACs, nd.MACs},
+		{"device_ips", "ip", oldIPs, nd.IPs},
+		{"device_tags", "tag", oldTags, nd.Tags},
+	} {
+		if gone := added(l.new, l.old); len(gone) > 0 {
+			args := []any{id}
+			for _, v := range gone {
+				args = append(args, v)
+			}
+			q := "DELETE FROM " + l.table + " WHERE device_id = ? AND " + l.col + " IN (" + inList(len(gone)) + ")"
+			if _, err := tx.exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("updating %s of device %d: %w", l.table, id, err)
+			}
+		}
+		if add := added(l.old, l.new); len(add) > 0 {
+			err := insertBatches(ctx, tx, l.table, l.col+", device_id", 2, len(add), func(i int, args []any) []any {
+				return append(args, add[i], id)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// macOwner is a stored MAC and the device it belongs to.
+type macOwner struct {
+	mac  string
+	id   int64
+	name string
+}
+
+// macOwners returns the owners of those of macs that are stored and do not
+// belong to device self, querying in batches.
+func macOwners(ctx context.Context, c conn, self int64, macs []string) ([]macOwner, error) {
+	var out []macOwner
+	const per = 1000
+	for start := 0; start < len(macs); start += per {
+		batch := macs[start:min(start+per, len(macs))]
+		args := make([]any, 0, len(batch)+1)
+		args = append(args, self)
+		for _, m := range batch {
+			args = append(args, m)
+		}
+		rows, err := c.query(ctx, "SELECT m.mac, d.id, d.name FROM device_macs m JOIN devices d ON d.id = m.device_id"+
+			" WHERE m.device_id <> ? AND m.mac IN ("+inList(len(batch))+") ORDER BY m.mac", args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up MACs: %w", err)
+		}
+		for rows.Next() {
+			var o macOwner
+			if err := rows.Scan(&o.mac, &o.id, &o.name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up MACs: %w", err)
+			}
+			out = append(out, o)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("looking up MACs: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// macConflict returns ECONFLICT naming the MACs of macs that belong to a
+// device other than self, or nil.
+func macConflict(ctx context.Context, c conn, self int64, macs []string) error {
+	if len(macs) == 0 {
+		return nil
+	}
+	owners, err := macOwners(ctx, c, self, macs)
+	if err != nil || len(owners) == 0 {
+		return err
+	}
+	e := &firmward.Error{Code: firmward.ECONFLICT}
+	for _, o := range owners {
+		e.Details = append(e.Details, firmward.ErrorDetail{Field: "macs", Value: o.mac, Reason: ownedBy(o)})
+	}
+	o := owners[0]
+	e.Message = fmt.Sprintf("MAC %s is already used by device %d %q", o.mac, o.id, o.name)
+	if len(owners) > 1 {
+		e.Message += fmt.Sprintf(" (and %d more MACs are taken)", len(owners)-1)
+	}
+	return e
+}
+
+func ownedBy(o macOwner) string {
+	return fmt.Sprintf("is already used by device %d %q", o.id, o.name)
+}
+
+// raceConflict turns a unique violation that a concurrent change caused
+// after macConflict passed (PostgreSQL only: SQLite writers are serial)
+// into the ECONFLICT that names the owner.
+func (s *DeviceService) raceConflict(ctx context.Context, err error, self int64, macs []string) error {
+	if !isUniqueViolation(err) {
+		return err
+	}
+	if cerr := macConflict(ctx, s.db.read(), self, macs); cerr != nil {
+		return cerr
+	}
+	return &wrapped{code: firmward.ECONFLICT, msg: "a MAC of the device was claimed by a concurrent change; try again", err: err}
+}
+
+// ImportDevices creates every row or none. Each row is normalised in place
+// (and, once stored, gets its ID, Source and timestamps); MACs are checked
+// against the other rows and the database. All problems come back together
+// in one EINVALID error, each detail carrying the row's Line. With
+// opts.DryRun everything is checked and nothing stored.
+//
+// Each device gets one device.import audit event.
+func (s *DeviceService) ImportDevices(ctx context.Context, rows []firmward.ImportRow, opts firmward.ImportOptions) (*firmward.ImportResult, error) {
+	problems := make([][]firmward.ErrorDetail, len(rows))
+	line := func(i int) int {
+		if rows[i].Line > 0 {
+			return rows[i].Line
+		}
+		return i + 1
+	}
+	firstLine := make(map[string]int) // MAC → index of the first row with it
+	var macs []string
+	for i := range rows {
+		d := &rows[i].Device
+		if err := d.Normalize(); err != nil {
+			for _, det := range firmward.ErrorDetails(err) {
+				det.Line = line(i)
+				problems[i] = append(problems[i], det)
+			}
+			if len(firmward.ErrorDetails(err)) == 0 {
+				problems[i] = append(problems[i], firmward.ErrorDetail{Line: line(i), Reason: firmward.ErrorMessage(err)})
+			}
+		}
+		if d.Source == "" {
+			d.Source = firmward.SourceImport
+		}
+		canonTimes(d)
+		for _, m := range d.MACs {
+			if j, dup := firstLine[m]; dup {
+				problems[i] = append(problems[i], firmward.ErrorDetail{
+					Line: line(i), Field: "macs", Value: m, Reason: fmt.Sprintf("is also on line %d", line(j)),
+				})
+				continue
+			}
+			firstLine[m] = i
+			macs = append(macs, m)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("importing devices: %w", err)
+	}
+
+	// dbProblems adds the MACs that belong to stored devices.
+	dbProblems := func(c conn) error {
+		owners, err := macOwners(ctx, c, 0, macs)
+		if err != nil {
+			return err
+		}
+		for _, o := range owners {
+			i := firstLine[o.mac]
+			problems[i] = append(problems[i], firmward.ErrorDetail{Line: line(i), Field: "macs", Value: o.mac, Reason: ownedBy(o)})
+		}
+		return importError(problems)
+	}
+
+	if opts.DryRun || importError(problems) != nil {
+		// Report the MACs taken in the database together with the other
+		// problems.
+		if err := s.db.snapshot(ctx, dbProblems); err != nil {
+			return nil, err
+		}
+		return &firmward.ImportResult{Created: len(rows), DryRun: true}, nil
+	}
+	if len(rows) == 0 {
+		return &firmward.ImportResult{}, nil
+	}
+
+	var ids []int64
+	var err error
+	// A concurrent change may claim a MAC between the check and the insert
+	// (PostgreSQL); the second attempt then reports it as a row problem.
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.db.write(ctx, func(tx conn) error {
+			if err := dbProblems(tx); err != nil {
+				return err
+			}
+			ids, err = s.insertImport(ctx, tx, rows)
+			return err
+		})
+		if !isUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		var fe *firmward.Error
+		if errors.As(err, &fe) && fe.Code == firmward.EINVALID {
+			return nil, err
+		}
+		return nil, fmt.Errorf("importing devices: %w", err)
+	}
+	return &firmward.ImportResult{Created: len(rows), IDs: ids}, nil
+}
+
+// importError returns the EINVALID error listing problems, or nil.
+func importError(problems [][]firmward.ErrorDetail) error {
+	var bad int
+	var details []firmward.ErrorDetail
+	for _, p := range problems {
+		if len(p) > 0 {
+			bad++
+			details = append(details, p...)
+		}
+	}
+	if bad == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("%d rows have problems", bad)
+	if bad == 1 {
+		what = "1 row has problems"
+	}
+	return &firmward.Error{
+		Code:    firmward.EINVALID,
+		Message: "import refused: " + what + "; nothing was imported",
+		Details: details,
+	}
+}
+
+// insertImport stores the normalised rows with their lists and audit
+// events in tx and returns their IDs.
+func (s *DeviceService) insertImport(ctx context.Context, tx conn, rows []firmward.ImportRow) ([]int64, error) {
+	n := len(rows)
+	ids, err := allocateDeviceIDs(ctx, tx, n)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.nowUTC()
+	devs := make([]*firmward.Device, n)
+	for i := range rows {
+		d := &rows[i].Device
+		d.ID = ids[i]
+		d.CreatedAt, d.UpdatedAt = now, now
+		devs[i] = d
+	}
+	// Audit events are built and sealed while the devices are inserted:
+	// hashing 100,000 events is a good share of an import's time.
+	type sealed struct {
+		evs     []*firmward.AuditEvent
+		changes []string
+		head    auditHead
+		err     error
+	}
+	headRow, err := lockHead(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan sealed, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		r := sealed{evs: make([]*firmward.AuditEvent, n), changes: make([]string, n), head: headRow}
+		for i, d := range devs {
+			if i%1024 == 0 {
+				select {
+				case <-quit:
+					r.err = errors.New("import abandoned")
+					done <- r
+					return
+				default:
+				}
+			}
+			e := deviceEvent(now, firmward.ActionDeviceImport, d.ID, firmward.DiffDevices(nil, d))
+			prepareEvent(ctx, s.db, e)
+			b, err := jsonChanges(e.Changes)
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.changes[i] = b
+			r.head = r.head.seal(e)
+			r.evs[i] = e
+		}
+		done <- r
+	}()
+
+	t0 := time.Now()
+	err = insertBatches(ctx, tx, "devices", strings.Join(writeDeviceColumns, ", "), len(writeDeviceColumns), n, func(i int, args []any) []any {
+		return deviceArgs(args, devs[i])
+	})
+	t1 := time.Now()
+	if err == nil {
+		err = insertLists(ctx, tx, devs)
+	}
+	t2 := time.Now()
+	defer func() { fmt.Println("TIMING devices", t1.Sub(t0), "lists", t2.Sub(t1), "audit", time.Since(t2)) }()
+	if err != nil {
+		return nil, err // the deferred close stops the sealing
+	}
+	r := <-done
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := insertAuditEvents(ctx, tx, r.evs, r.changes); err != nil {
+		return nil, err
+	}
+	if err := r.head.store(ctx, tx); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// insertLists stores the MACs, IPs and tags of new devices.
+func insertLists(ctx context.Context, tx conn, devs []*firmward.Device) error {
+	type pair struct {
+		v  string
+		id int64
+	}
+	var macs, ips, tags []pair
+	for _, d := range devs {
+		for _, m := range d.MACs {
+			macs = append(macs, pair{m, d.ID})
+		}
+		for _, ip := range d.IPs {
+			ips = append(ips, pair{ip, d.ID})
+		}
+		for _, t := range d.Tags {
+			tags = append(tags, pair{t, d.ID})
+		}
+	}
+	for _, l := range []struct {
+		table, cols string
+		pairs       []pair
+	}{
+		{"device_macs", "mac, device_id", macs},
+		{"device_ips", "ip, device_id", ips},
+		{"device_tags", "tag, device_id", tags},
+	} {
+		err := insertBatches(ctx, tx, l.table, l.cols, 2, len(l.pairs), func(i int, args []any) []any {
+			return append(args, l.pairs[i].v, l.pairs[i].id)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allocateDeviceIDs reserves n new device IDs, in increasing order.
+func allocateDeviceIDs(ctx context.Context, tx conn, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if tx.db.dialect == postgres {
+		rows, err := tx.query(ctx, "SELECT nextval(pg_get_serial_sequence('devices', 'id')) FROM generate_series(1, ?)", n)
+		if err != nil {
+			return nil, fmt.Errorf("allocating device IDs: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("allocating device IDs: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("allocating device IDs: %w", err)
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	// SQLite: the write transaction holds the database lock, so the IDs
+	// after the highest ever used (AUTOINCREMENT never reuses one) are ours.
+	var last int64
+	err := tx.queryRow(ctx, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'devices'), 0),"+
+		" COALESCE((SELECT max(id) FROM devices), 0))").Scan(&last)
+	if err != nil {
+		return nil, fmt.Errorf("allocating device IDs: %w", err)
+	}
+	for i := range n {
+		ids = append(ids, last+1+int64(i))
+	}
+	return ids, nil
+}
+
+// DeviceStats counts devices by category, criticality, exposure and update
+// mechanism (unknown as "unknown"), with every known value present.
+func (s *DeviceService) DeviceStats(ctx context.Context) (*firmward.DeviceStats, error) {
+	st := &firmward.DeviceStats{
+		ByCategory:        map[string]int64{},
+		ByCriticality:     map[string]int64{},
+		ByExposure:        map[string]int64{},
+		ByUpdateMechanism: map[string]int64{"unknown": 0},
+	}
+	for _, c := range firmward.Categories {
+		st.ByCategory[string(c)] = 0
+	}
+	for _, c := range firmward.Criticalities {
+		st.ByCriticality[string(c)] = 0
+	}
+	for _, e := range firmward.Exposures {
+		st.ByExposure[string(e)] = 0
+	}
+	for _, m := range firmward.UpdateMechanisms {
+		st.ByUpdateMechanism[string(m)] = 0
+	}
+	rows, err := s.db.read().query(ctx, "SELECT category, criticality, exposure, update_mechanism,"+
+		" CASE WHEN firmware_version = '' THEN 1 ELSE 0 END, COUNT(*) FROM devices GROUP BY 1, 2, 3, 4, 5")
+	if err != nil {
+		return nil, fmt.Errorf("counting devices: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cat, crit, exp, mech string
+		var noFirmware int
+		var n int64
+		if err := rows.Scan(&cat, &crit, &exp, &mech, &noFirmware, &n); err != nil {
+			return nil, fmt.Errorf("counting devices: %w", err)
+		}
+		st.Total += n
+		st.ByCategory[cat] += n
+		st.ByCriticality[crit] += n
+		st.ByExposure[exp] += n
+		if mech == "" {
+			mech = "unknown"
+			st.MissingMechanism += n
+		}
+		st.ByUpdateMechanism[mech] += n
+		if noFirmware == 1 {
+			st.MissingFirmware += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counting devices: %w", err)
+	}
+	return st, nil
+}

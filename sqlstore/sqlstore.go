@@ -1,0 +1,454 @@
+// Package sqlstore keeps firmward's state in SQLite or PostgreSQL over
+// database/sql. The queries are written once, with "?" placeholders; a small
+// dialect hook rewrites them for PostgreSQL ("$1") and adds row locking
+// ("FOR UPDATE") where only PostgreSQL needs it. The schema comes from
+// numbered migrations embedded per dialect and applied on Open.
+//
+// Every change is recorded in the hash-chained audit trail in the same
+// transaction as the change itself.
+//
+// Times are stored as BIGINT Unix microseconds on both databases, so that
+// they come back identical (audit hashes cover them) and compare cheaply.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"               // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/firmward/firmward"
+)
+
+// Dialect names returned by (*DB).Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// maxParams is the number of bind parameters one statement may carry on
+// both databases (SQLite's SQLITE_MAX_VARIABLE_NUMBER; PostgreSQL allows
+// 65535). Batched statements stay under it so that their text is the same
+// on both.
+const maxParams = 32766
+
+// sqliteParams are the connection settings every SQLite connection gets:
+// WAL so that readers never wait for the writer, a 5 s busy timeout for
+// writers of other processes, foreign keys, and BEGIN IMMEDIATE for write
+// transactions so that two writers never deadlock on a lock upgrade.
+// synchronous=NORMAL is the usual WAL setting: a power cut may lose the
+// last commits, never consistency (a change and its audit event are one
+// transaction).
+var sqliteParams = [][2]string{
+	{"_pragma", "busy_timeout(5000)"},
+	{"_pragma", "journal_mode(WAL)"},
+	{"_pragma", "foreign_keys(1)"},
+	{"_pragma", "synchronous(NORMAL)"},
+	{"_pragma", "cache_size(-32000)"},
+	{"_txlock", "immediate"},
+}
+
+// Options configure Open.
+type Options struct {
+	Logger *slog.Logger     // nil discards logs
+	Now    func() time.Time // nil means time.Now
+}
+
+// DB is an open database with its dialect. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	logger  *slog.Logger
+	now     func() time.Time
+
+	// writeSem, on SQLite only, lets one write transaction of this process
+	// run at a time: SQLite has a single writer anyway, and waiting here is
+	// cheaper and fairer than polling the busy handler. Writers of other
+	// processes are still handled by busy_timeout.
+	writeSem chan struct{}
+
+	// rebound caches PostgreSQL rewrites of short query texts.
+	rebound sync.Map // string → string
+}
+
+// Open opens the database named by dsn and applies pending migrations.
+//
+// A dsn starting with postgres:// or postgresql:// opens PostgreSQL through
+// pgx; anything else is a SQLite file path, optionally prefixed with
+// "sqlite:" or "file:" (a "file:" URI keeps its own query parameters). The
+// parent directory of a SQLite file is created when missing.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	db := &DB{logger: opts.Logger, now: opts.Now}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db.dialect = postgres
+		db.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening postgres: %w", err)
+		}
+		db.db.SetMaxOpenConns(max(8, 4*runtime.GOMAXPROCS(0)))
+		db.db.SetMaxIdleConns(max(8, 4*runtime.GOMAXPROCS(0)))
+		db.db.SetConnMaxIdleTime(5 * time.Minute)
+	default:
+		db.dialect = sqliteDialect
+		name, memory, err := sqliteDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.db, err = sql.Open("sqlite", name)
+		if err != nil {
+			return nil, fmt.Errorf("opening sqlite: %w", err)
+		}
+		db.writeSem = make(chan struct{}, 1)
+		if memory {
+			// Every connection to :memory: is a database of its own.
+			db.db.SetMaxOpenConns(1)
+		} else {
+			db.db.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+			db.db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
+		}
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.db.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a firmward SQLite DSN into the driver's, with the
+// connection parameters added, and creates the parent directory.
+func sqliteDSN(dsn string) (name string, memory bool, err error) {
+	uri := strings.HasPrefix(dsn, "file:")
+	rest := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if rest == "" {
+		return "", false, firmward.Errorf(firmward.EINVALID, "empty database path")
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", false, firmward.Errorf(firmward.EINVALID, "database %q: bad parameters: %v", dsn, err)
+	}
+	for _, p := range sqliteParams {
+		if p[0] == "_pragma" || q.Get(p[0]) == "" {
+			q.Add(p[0], p[1])
+		}
+	}
+	memory = path == ":memory:" || q.Get("mode") == "memory"
+	if !memory {
+		fsPath := path
+		if uri && strings.HasPrefix(fsPath, "//") {
+			// file://host/path: the host part must be empty or localhost.
+			if i := strings.IndexByte(fsPath[2:], '/'); i >= 0 {
+				fsPath = fsPath[2+i:]
+			}
+		}
+		if uri {
+			if p, err := url.PathUnescape(fsPath); err == nil {
+				fsPath = p
+			}
+		}
+		if dir := filepath.Dir(fsPath); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return "", false, fmt.Errorf("creating database directory: %w", err)
+			}
+		}
+	}
+	if uri {
+		return "file:" + path + "?" + q.Encode(), memory, nil
+	}
+	return path + "?" + q.Encode(), memory, nil
+}
+
+// SQL returns the underlying *sql.DB.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.String() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("pinging %s: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if db.dialect == sqliteDialect {
+		// Let SQLite refresh its planner statistics where they are stale
+		// (cheap; see https://sqlite.org/lang_analyze.html#pragopt).
+		_, _ = db.db.Exec("PRAGMA optimize")
+	}
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("closing database: %w", err)
+	}
+	return nil
+}
+
+// nowUTC returns the current time as stored: UTC, whole microseconds.
+func (db *DB) nowUTC() time.Time {
+	return db.now().UTC().Truncate(time.Microsecond)
+}
+
+// dialect is the small set of differences between the two databases.
+type dialect int
+
+const (
+	sqliteDialect dialect = iota
+	postgres
+)
+
+func (d dialect) String() string {
+	if d == postgres {
+		return DialectPostgres
+	}
+	return DialectSQLite
+}
+
+// forUpdate is appended to a SELECT that reads rows the transaction is
+// about to change. SQLite needs none: its write transactions are
+// serialised from BEGIN IMMEDIATE on.
+func (d dialect) forUpdate() string {
+	if d == postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// rebind rewrites "?" placeholders as "$1", "$2", … for PostgreSQL. It skips
+// quoted strings and identifiers.
+func (db *DB) rebind(q string) string {
+	if db.dialect != postgres {
+		return q
+	}
+	const cacheable = 4096
+	if len(q) <= cacheable {
+		if r, ok := db.rebound.Load(q); ok {
+			return r.(string)
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(q) + len(q)/4)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	r := b.String()
+	if len(q) <= cacheable {
+		db.rebound.Store(q, r)
+	}
+	return r
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// conn runs "?" queries on a *sql.DB or *sql.Tx, rebinding them for the
+// dialect.
+type conn struct {
+	db *DB
+	q  queryer
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, c.db.rebind(query), args...)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, c.db.rebind(query), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.db.rebind(query), args...)
+}
+
+func (c conn) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return c.q.PrepareContext(ctx, c.db.rebind(query))
+}
+
+// read returns a conn for reads outside a transaction.
+func (db *DB) read() conn { return conn{db: db, q: db.db} }
+
+// write runs fn in a write transaction and commits it when fn returns nil.
+func (db *DB) write(ctx context.Context, fn func(tx conn) error) error {
+	if db.writeSem != nil {
+		select {
+		case db.writeSem <- struct{}{}:
+			defer func() { <-db.writeSem }()
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the write lock: %w", ctx.Err())
+		}
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(conn{db: db, q: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing transaction: %w", mapError(err))
+	}
+	return nil
+}
+
+// snapshot runs fn in a read-only transaction that sees one consistent
+// state of the database (REPEATABLE READ on PostgreSQL; a SQLite read
+// transaction is a snapshot already).
+func (db *DB) snapshot(ctx context.Context, fn func(tx conn) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect == postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("beginning read transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(conn{db: db, q: tx})
+}
+
+// isUniqueViolation reports whether err is a unique or primary key
+// violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a foreign key violation.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// mapError turns constraint violations into domain errors, wrapping the
+// original, and leaves other errors alone.
+func mapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUniqueViolation(err):
+		return &wrapped{code: firmward.ECONFLICT, msg: "the change conflicts with stored data", err: err}
+	case isForeignKeyViolation(err):
+		return &wrapped{code: firmward.ENOTFOUND, msg: "a referenced object does not exist", err: err}
+	}
+	return err
+}
+
+// wrapped is a domain error that keeps the database error it came from
+// for logs, so that errors.As finds both the *firmward.Error and the
+// driver's error.
+type wrapped struct {
+	code, msg string
+	err       error
+}
+
+func (w *wrapped) Error() string { return w.msg + ": " + w.err.Error() }
+
+func (w *wrapped) Unwrap() []error {
+	return []error{&firmward.Error{Code: w.code, Message: w.msg}, w.err}
+}
+
+// micros converts a time to stored Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros converts stored Unix microseconds to a UTC time.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullMicros converts an optional time for storage.
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+// fromNullMicros converts an optional stored time.
+func fromNullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+// placeholders returns "(?, ?, …)" rows for a multi-row VALUES list.
+func placeholders(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(rows * (len(row) + 2))
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// inList returns "?, ?, …" with n placeholders.
+func inList(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

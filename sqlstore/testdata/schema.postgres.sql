@@ -1,0 +1,126 @@
+-- PostgreSQL schema built by the migrations (information_schema, pg_catalog). Generated: go test -run SchemaGolden -update
+
+TABLE audit_events
+    seq bigint NOT NULL
+    occurred_at bigint NOT NULL
+    actor text NOT NULL
+    action text NOT NULL
+    object_type text NOT NULL
+    object_id text NOT NULL
+    changes text NOT NULL
+    prev_hash text NOT NULL
+    hash text NOT NULL
+
+TABLE audit_head
+    id integer NOT NULL
+    seq bigint NOT NULL
+    hash text NOT NULL
+
+TABLE device_ips
+    ip text NOT NULL
+    device_id bigint NOT NULL
+
+TABLE device_macs
+    mac text NOT NULL
+    device_id bigint NOT NULL
+
+TABLE device_tags
+    tag text NOT NULL
+    device_id bigint NOT NULL
+
+TABLE devices
+    id bigint NOT NULL IDENTITY
+    name text NOT NULL
+    manufacturer text NOT NULL DEFAULT ''::text
+    manufacturer_lc text NOT NULL DEFAULT ''::text
+    model text NOT NULL DEFAULT ''::text
+    hardware_version text NOT NULL DEFAULT ''::text
+    firmware_version text NOT NULL DEFAULT ''::text
+    serial text NOT NULL DEFAULT ''::text
+    category text NOT NULL
+    criticality text NOT NULL
+    exposure text NOT NULL
+    update_mechanism text NOT NULL DEFAULT ''::text
+    auto_update text NOT NULL
+    macs text NOT NULL DEFAULT ''::text
+    ips text NOT NULL DEFAULT ''::text
+    site text NOT NULL DEFAULT ''::text
+    site_lc text NOT NULL DEFAULT ''::text
+    location text NOT NULL DEFAULT ''::text
+    owner text NOT NULL DEFAULT ''::text
+    segment text NOT NULL DEFAULT ''::text
+    cpe text NOT NULL DEFAULT ''::text
+    eol_date text NOT NULL DEFAULT ''::text
+    purchase_date text NOT NULL DEFAULT ''::text
+    replacement_cost double precision NOT NULL DEFAULT 0
+    notes text NOT NULL DEFAULT ''::text
+    tags text NOT NULL DEFAULT ''::text
+    source text NOT NULL
+    first_seen bigint
+    last_seen bigint
+    created_at bigint NOT NULL
+    updated_at bigint NOT NULL
+    search text NOT NULL DEFAULT ''::text
+
+TABLE schema_migrations
+    version bigint NOT NULL
+    applied_at bigint NOT NULL
+
+TABLE sessions
+    secret_hash text NOT NULL
+    token_id bigint NOT NULL
+    created_at bigint NOT NULL
+    expires_at bigint NOT NULL
+
+TABLE tokens
+    id bigint NOT NULL IDENTITY
+    name text NOT NULL
+    role text NOT NULL
+    prefix text NOT NULL
+    secret_hash text NOT NULL
+    created_by text NOT NULL
+    created_at bigint NOT NULL
+    last_used_at bigint
+    revoked_at bigint
+
+CONSTRAINT audit_events.audit_events_pkey PRIMARY KEY (seq)
+CONSTRAINT audit_head.audit_head_id_check CHECK ((id = 1))
+CONSTRAINT audit_head.audit_head_pkey PRIMARY KEY (id)
+CONSTRAINT device_ips.device_ips_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT device_ips.device_ips_pkey PRIMARY KEY (ip, device_id)
+CONSTRAINT device_macs.device_macs_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT device_macs.device_macs_pkey PRIMARY KEY (mac)
+CONSTRAINT device_tags.device_tags_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT device_tags.device_tags_pkey PRIMARY KEY (tag, device_id)
+CONSTRAINT devices.devices_pkey PRIMARY KEY (id)
+CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version)
+CONSTRAINT sessions.sessions_pkey PRIMARY KEY (secret_hash)
+CONSTRAINT sessions.sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES tokens(id) ON DELETE CASCADE
+CONSTRAINT tokens.tokens_pkey PRIMARY KEY (id)
+CONSTRAINT tokens.tokens_secret_hash_key UNIQUE (secret_hash)
+
+CREATE INDEX audit_events_action ON audit_events USING btree (action, seq);
+CREATE INDEX audit_events_actor ON audit_events USING btree (actor, seq);
+CREATE INDEX audit_events_object ON audit_events USING btree (object_type, object_id, seq);
+CREATE UNIQUE INDEX audit_events_pkey ON audit_events USING btree (seq);
+CREATE UNIQUE INDEX audit_head_pkey ON audit_head USING btree (id);
+CREATE INDEX device_ips_device ON device_ips USING btree (device_id);
+CREATE UNIQUE INDEX device_ips_pkey ON device_ips USING btree (ip, device_id);
+CREATE INDEX device_macs_device ON device_macs USING btree (device_id);
+CREATE UNIQUE INDEX device_macs_pkey ON device_macs USING btree (mac);
+CREATE INDEX device_tags_device ON device_tags USING btree (device_id);
+CREATE UNIQUE INDEX device_tags_pkey ON device_tags USING btree (tag, device_id);
+CREATE INDEX devices_category ON devices USING btree (category, id);
+CREATE INDEX devices_criticality ON devices USING btree (criticality, id);
+CREATE INDEX devices_exposure ON devices USING btree (exposure, id);
+CREATE INDEX devices_manufacturer ON devices USING btree (manufacturer_lc, id);
+CREATE INDEX devices_missing_firmware ON devices USING btree (id) WHERE (firmware_version = ''::text);
+CREATE UNIQUE INDEX devices_pkey ON devices USING btree (id);
+CREATE INDEX devices_site ON devices USING btree (site_lc, id);
+CREATE INDEX devices_update_mechanism ON devices USING btree (update_mechanism, id);
+CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
+CREATE INDEX sessions_expires ON sessions USING btree (expires_at);
+CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (secret_hash);
+CREATE INDEX sessions_token ON sessions USING btree (token_id);
+CREATE UNIQUE INDEX tokens_pkey ON tokens USING btree (id);
+CREATE UNIQUE INDEX tokens_secret_hash_key ON tokens USING btree (secret_hash);

@@ -1,0 +1,126 @@
+-- SQLite schema built by the migrations (sqlite_master). Generated: go test -run SchemaGolden -update
+
+CREATE TABLE audit_events (
+	seq         INTEGER NOT NULL PRIMARY KEY,
+	occurred_at INTEGER NOT NULL,
+	actor       TEXT    NOT NULL,
+	action      TEXT    NOT NULL,
+	object_type TEXT    NOT NULL,
+	object_id   TEXT    NOT NULL,
+	changes     TEXT    NOT NULL,
+	prev_hash   TEXT    NOT NULL,
+	hash        TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX audit_events_action ON audit_events (action, seq);
+
+CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+
+CREATE INDEX audit_events_object ON audit_events (object_type, object_id, seq);
+
+CREATE TABLE audit_head (
+	id   INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	seq  INTEGER NOT NULL,
+	hash TEXT    NOT NULL
+) STRICT;
+
+CREATE TABLE device_ips (
+	ip        TEXT    NOT NULL,
+	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	PRIMARY KEY (ip, device_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX device_ips_device ON device_ips (device_id);
+
+CREATE TABLE device_macs (
+	mac       TEXT    NOT NULL PRIMARY KEY,
+	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX device_macs_device ON device_macs (device_id);
+
+CREATE TABLE device_tags (
+	tag       TEXT    NOT NULL,
+	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	PRIMARY KEY (tag, device_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX device_tags_device ON device_tags (device_id);
+
+CREATE TABLE devices (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	name             TEXT    NOT NULL,
+	manufacturer     TEXT    NOT NULL DEFAULT '',
+	manufacturer_lc  TEXT    NOT NULL DEFAULT '',
+	model            TEXT    NOT NULL DEFAULT '',
+	hardware_version TEXT    NOT NULL DEFAULT '',
+	firmware_version TEXT    NOT NULL DEFAULT '',
+	serial           TEXT    NOT NULL DEFAULT '',
+	category         TEXT    NOT NULL,
+	criticality      TEXT    NOT NULL,
+	exposure         TEXT    NOT NULL,
+	update_mechanism TEXT    NOT NULL DEFAULT '',
+	auto_update      TEXT    NOT NULL,
+	macs             TEXT    NOT NULL DEFAULT '',
+	ips              TEXT    NOT NULL DEFAULT '',
+	site             TEXT    NOT NULL DEFAULT '',
+	site_lc          TEXT    NOT NULL DEFAULT '',
+	location         TEXT    NOT NULL DEFAULT '',
+	owner            TEXT    NOT NULL DEFAULT '',
+	segment          TEXT    NOT NULL DEFAULT '',
+	cpe              TEXT    NOT NULL DEFAULT '',
+	eol_date         TEXT    NOT NULL DEFAULT '',
+	purchase_date    TEXT    NOT NULL DEFAULT '',
+	replacement_cost REAL    NOT NULL DEFAULT 0,
+	notes            TEXT    NOT NULL DEFAULT '',
+	tags             TEXT    NOT NULL DEFAULT '',
+	source           TEXT    NOT NULL,
+	first_seen       INTEGER,
+	last_seen        INTEGER,
+	created_at       INTEGER NOT NULL,
+	updated_at       INTEGER NOT NULL,
+	search           TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX devices_category ON devices (category, id);
+
+CREATE INDEX devices_criticality ON devices (criticality, id);
+
+CREATE INDEX devices_exposure ON devices (exposure, id);
+
+CREATE INDEX devices_manufacturer ON devices (manufacturer_lc, id);
+
+CREATE INDEX devices_missing_firmware ON devices (id) WHERE firmware_version = '';
+
+CREATE INDEX devices_site ON devices (site_lc, id);
+
+CREATE INDEX devices_update_mechanism ON devices (update_mechanism, id);
+
+CREATE TABLE schema_migrations (
+	version    BIGINT NOT NULL PRIMARY KEY,
+	applied_at BIGINT NOT NULL
+);
+
+CREATE TABLE sessions (
+	secret_hash TEXT    NOT NULL PRIMARY KEY,
+	token_id    INTEGER NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+CREATE INDEX sessions_token ON sessions (token_id);
+
+CREATE TABLE tokens (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	name         TEXT    NOT NULL,
+	role         TEXT    NOT NULL,
+	prefix       TEXT    NOT NULL,
+	secret_hash  TEXT    NOT NULL UNIQUE,
+	created_by   TEXT    NOT NULL,
+	created_at   INTEGER NOT NULL,
+	last_used_at INTEGER,
+	revoked_at   INTEGER
+) STRICT;
+

@@ -1,0 +1,147 @@
+// Package web is firmward's user interface: server-rendered HTML pages for
+// signing in with an API token, the dashboard, the device inventory, device
+// forms and CSV import.
+//
+// Pages work without JavaScript. Templates are parsed once by New; the
+// stylesheet and icon are embedded and served under content-hashed URLs
+// (/static/<hash>/<name>) with long cache lifetimes. Charts are SVG drawn on
+// the server. A strict Content-Security-Policy forbids inline scripts and
+// styles.
+//
+// Every page but /login and /static needs a session, started by signing in
+// with an API token and kept in the HttpOnly cookie firmward_session. Every
+// POST carries a CSRF token derived from the session secret and is refused
+// when its Origin or Referer names another host. Viewers may look; changes
+// need the operator role.
+package web
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/firmward/firmward"
+)
+
+// Config is what New needs. Every service is required.
+type Config struct {
+	Devices  firmward.DeviceService
+	Tokens   firmward.TokenService
+	Sessions firmward.SessionService
+	Audit    firmward.AuditService
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// SecureCookies marks cookies Secure: set it when users reach the UI
+	// over HTTPS.
+	SecureCookies bool
+}
+
+// Names and limits shared by the handlers.
+const (
+	sessionCookie  = "firmward_session"
+	loginCookie    = "firmward_login" // double-submit CSRF token of the sign-in form
+	flashCookie    = "firmward_flash"
+	sessionTTL     = 12 * time.Hour
+	maxFormBytes   = 1 << 20  // ordinary forms
+	maxImportBytes = 32 << 20 // CSV upload
+)
+
+// Handler serves the web UI. It is safe for concurrent use; it holds no
+// state that changes after New.
+type Handler struct {
+	devices  firmward.DeviceService
+	tokens   firmward.TokenService
+	sessions firmward.SessionService
+	audit    firmward.AuditService
+	log      *slog.Logger
+	now      func() time.Time
+	secure   bool
+
+	pages  map[string]*template.Template // page name → layout + page
+	assets map[string]asset              // file name → embedded asset
+	cop    *http.CrossOriginProtection
+	mux    *http.ServeMux
+}
+
+// New returns the UI handler, meant to be mounted at "/". It parses every
+// template and hashes every asset, so that a broken template fails here
+// rather than on a request.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Devices == nil:
+		return nil, errors.New("web: Config.Devices is required")
+	case cfg.Tokens == nil:
+		return nil, errors.New("web: Config.Tokens is required")
+	case cfg.Sessions == nil:
+		return nil, errors.New("web: Config.Sessions is required")
+	case cfg.Audit == nil:
+		return nil, errors.New("web: Config.Audit is required")
+	}
+	h := &Handler{
+		devices:  cfg.Devices,
+		tokens:   cfg.Tokens,
+		sessions: cfg.Sessions,
+		audit:    cfg.Audit,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		secure:   cfg.SecureCookies,
+		cop:      http.NewCrossOriginProtection(),
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	var err error
+	if h.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = h.parseTemplates(); err != nil {
+		return nil, err
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", h.signedIn(h.dashboard))
+	m.HandleFunc("GET /login", h.loginPage)
+	m.HandleFunc("POST /login", h.login)
+	m.HandleFunc("GET /logout", h.signedIn(h.logoutPage))
+	m.HandleFunc("POST /logout", h.post(firmward.RoleViewer, maxFormBytes, h.logout))
+
+	m.HandleFunc("GET /devices", h.signedIn(h.deviceList))
+	m.HandleFunc("POST /devices", h.post(firmward.RoleOperator, maxFormBytes, h.createDevice))
+	m.HandleFunc("GET /devices/new", h.signedIn(h.editor(h.newDevice)))
+	m.HandleFunc("GET /devices/{id}", h.signedIn(h.showDevice))
+	m.HandleFunc("POST /devices/{id}", h.post(firmward.RoleOperator, maxFormBytes, h.updateDevice))
+	m.HandleFunc("GET /devices/{id}/edit", h.signedIn(h.editor(h.editDevice)))
+	m.HandleFunc("GET /devices/{id}/delete", h.signedIn(h.editor(h.confirmDelete)))
+	m.HandleFunc("POST /devices/{id}/delete", h.post(firmward.RoleOperator, maxFormBytes, h.deleteDevice))
+
+	m.HandleFunc("GET /import", h.signedIn(h.editor(h.importPage)))
+	m.HandleFunc("POST /import", h.post(firmward.RoleOperator, maxImportBytes, h.importDevices))
+
+	m.HandleFunc("GET /static/{hash}/{name}", h.static)
+	m.HandleFunc("/", h.notFound)
+	h.mux = m
+}
+
+// ServeHTTP sets the security headers every response carries and routes the
+// request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
