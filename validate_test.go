@@ -92,8 +92,10 @@ func TestDeviceNormalize(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", d, want)
 	}
 
-	bad := firmward.Device{Name: "", Category: "toaster", MACs: []string{"nope"}, IPs: []string{"10.0.0.300"},
-		CPE: "cpe:2.3:o", EOLDate: "31/01/2027", ReplacementCost: -1, Tags: []string{"two words"}}
+	bad := firmward.Device{
+		Name: "", Category: "toaster", MACs: []string{"nope"}, IPs: []string{"10.0.0.300"},
+		CPE: "cpe:2.3:o", EOLDate: "31/01/2027", ReplacementCost: -1, Tags: []string{"two words"},
+	}
 	err := bad.Normalize()
 	var fields []string
 	for _, det := range firmward.ErrorDetails(err) {
@@ -156,9 +158,11 @@ func TestAuditChain(t *testing.T) {
 	var seq int64
 	var hash string
 	for i := range 4 {
-		e := &firmward.AuditEvent{Time: time.Date(2026, 11, 24, 10, 0, i, 123456789, time.UTC), Actor: "token:1(admin)",
+		e := &firmward.AuditEvent{
+			Time: time.Date(2026, 11, 24, 10, 0, i, 123456789, time.UTC), Actor: "token:1(admin)",
 			Action: firmward.ActionDeviceUpdate, ObjectType: "device", ObjectID: "7",
-			Changes: []firmward.FieldChange{{Field: "name", Old: "a", New: "b"}}}
+			Changes: []firmward.FieldChange{{Field: "name", Old: "a", New: "b"}},
+		}
 		e.Seal(seq, hash)
 		seq, hash = e.Seq, e.Hash
 		events = append(events, e)

@@ -103,11 +103,15 @@ func startServer(t *testing.T, ctx context.Context, bin, data string) (string, s
 	}
 	done := make(chan struct{})
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Logf("stopping firmward serve: %v", err) // it has exited already
+		}
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
+			if err := cmd.Process.Kill(); err != nil {
+				t.Logf("killing firmward serve: %v", err)
+			}
 			<-done
 		}
 		if t.Failed() {
@@ -126,8 +130,12 @@ func startServer(t *testing.T, ctx context.Context, bin, data string) (string, s
 				urls <- strings.TrimSpace(strings.TrimPrefix(line, listeningPrefix))
 			}
 		}
-		io.Copy(io.Discard, stdout)
-		cmd.Wait()
+		if _, err := io.Copy(io.Discard, stdout); err != nil {
+			t.Logf("reading firmward serve output: %v", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Logf("firmward serve: %v", err) // killed by the interrupt
+		}
 	}()
 	var base string
 	select {

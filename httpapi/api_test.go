@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -486,7 +487,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"oversized JSON", "POST", "/api/v1/devices", firmward.RoleOperator, "", big, "", 413, "1 MiB"},
 		{"bad token", "POST", "/api/v1/devices", "", "fwt_nope", `{"name":"x"}`, "", 401, ""},
 		{"viewer creates", "POST", "/api/v1/devices", firmward.RoleViewer, "", `{"name":"x"}`, "", 403, "operator"},
-		{"patch unknown field", "PATCH", devicePath, firmward.RoleOperator, "", `{"nmae":"x"}`, "", 400, "nmae"},
+		{"patch unknown field", "PATCH", devicePath, firmward.RoleOperator, "", `{"title":"x"}`, "", 400, "title"},
 		{"patch id", "PATCH", devicePath, firmward.RoleOperator, "", `{"id":5}`, "", 400, "id"},
 		{"patch wrong type", "PATCH", devicePath, firmward.RoleOperator, "", `{"tags":[1]}`, "", 400, "tags"},
 		{"patch invalid value", "PATCH", devicePath, firmward.RoleOperator, "", `{"eol_date":"soon"}`, "", 400, "eol_date"},
@@ -712,7 +713,7 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("openapi %q", doc.OpenAPI)
 	}
 	// Every registered pattern, not only the table, is documented.
-	for _, p := range e.srv.patterns {
+	for _, p := range e.srv.mux.patterns {
 		method, path, ok := strings.Cut(p, " ")
 		if !ok {
 			continue // the method-less API fallback
@@ -913,5 +914,56 @@ func TestRequestLog(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("request log lacks %s:\n%s", want, logs)
 		}
+	}
+}
+
+// failingDevices is the real device service with failures injected where a
+// real database cannot be made to fail on cue: after the first export page,
+// and in DeviceStats.
+type failingDevices struct {
+	firmward.DeviceService
+}
+
+func (f failingDevices) FindDevices(ctx context.Context, filter firmward.DeviceFilter) ([]*firmward.Device, int64, error) {
+	if filter.After > 0 {
+		return nil, 0, errors.New("disk on fire at /var/lib/firmward")
+	}
+	return f.DeviceService.FindDevices(ctx, filter)
+}
+
+func (f failingDevices) DeviceStats(context.Context) (*firmward.DeviceStats, error) {
+	return nil, errors.New("disk on fire at /var/lib/firmward")
+}
+
+func TestInternalErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i := range firmward.MaxPageSize + 1 {
+		e.mustCreate(t, firmward.Device{Name: fmt.Sprint("d", i)})
+	}
+	srv := NewServer(Config{Devices: failingDevices{e.devices}, Tokens: e.tokens, Audit: e.audit, Logger: e.srv.logger})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	c := NewClient(ts.URL, e.secret[firmward.RoleViewer])
+	ctx := context.Background()
+
+	// A 500 hides the cause from the caller and logs it.
+	_, err := c.DeviceStats(ctx)
+	var fe *firmward.Error
+	if !errors.As(err, &fe) || fe.Code != firmward.EINTERNAL || strings.Contains(fe.Message, "disk on fire") || !strings.Contains(fe.Message, "request_id") {
+		t.Errorf("DeviceStats: %#v", err)
+	}
+	if !strings.Contains(e.logs.String(), "disk on fire") {
+		t.Error("the cause of the 500 is not logged")
+	}
+
+	// An export that fails after its first page breaks off rather than
+	// ending like a complete file.
+	var buf bytes.Buffer
+	if err := c.ExportDevices(ctx, "json", &buf); err == nil {
+		t.Errorf("export that failed midway: no error, got %d bytes", buf.Len())
+	}
+	if !strings.Contains(e.logs.String(), "export failed midway") {
+		t.Error("the broken export is not logged")
 	}
 }

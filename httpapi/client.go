@@ -180,7 +180,7 @@ func (c *Client) ImportDevices(ctx context.Context, format string, body io.Reade
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var res firmward.ImportResult
 	if err := c.decode(resp, &res); err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (c *Client) ExportDevices(ctx context.Context, format string, w io.Writer) 
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return c.responseError(resp)
 	}
@@ -272,7 +272,7 @@ func (c *Client) Health(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 	if resp.StatusCode != http.StatusOK {
 		return firmward.Errorf(firmward.EINTERNAL, "the firmward server at %s is not ready (%s)", c.base, resp.Status)
@@ -298,7 +298,7 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	return c.decode(resp, out)
 }
 

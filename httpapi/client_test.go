@@ -21,7 +21,7 @@ func TestClientCannotConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "http://" + l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	_, err = NewClient(url, "fwt_x").Whoami(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "is `firmward serve` running at "+url) {
 		t.Errorf("err %v, want advice to check the server", err)

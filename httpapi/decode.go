@@ -56,20 +56,26 @@ func jsonError(err error) error {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return &firmward.Error{Code: firmward.EINVALID,
-				Message: fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)}
+			return &firmward.Error{
+				Code:    firmward.EINVALID,
+				Message: fmt.Sprintf("request body must be a JSON %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value),
+			}
 		}
-		return &firmward.Error{Code: firmward.EINVALID,
+		return &firmward.Error{
+			Code:    firmward.EINVALID,
 			Message: fmt.Sprintf("field %q must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value),
-			Details: []firmward.ErrorDetail{{Field: field, Reason: "must be " + jsonKind(typ.Type.Kind().String()) + ", not " + typ.Value}}}
+			Details: []firmward.ErrorDetail{{Field: field, Reason: "must be " + jsonKind(typ.Type.Kind().String()) + ", not " + typ.Value}},
+		}
 	case errors.As(err, &tparse):
 		return firmward.Errorf(firmward.EINVALID, "a time in the request body is not RFC 3339 (like 2024-05-01T12:00:00Z): got %s", strconv.Quote(tparse.Value))
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name, _ = strconv.Unquote(name)
-		return &firmward.Error{Code: firmward.EINVALID,
+		return &firmward.Error{
+			Code:    firmward.EINVALID,
 			Message: fmt.Sprintf("unknown field %q in request body", name),
-			Details: []firmward.ErrorDetail{{Field: name, Reason: "is not a known field"}}}
+			Details: []firmward.ErrorDetail{{Field: name, Reason: "is not a known field"}},
+		}
 	}
 	// Anything else encoding/json reports is about the input too.
 	return firmward.Errorf(firmward.EINVALID, "request body is not valid: %s", strings.TrimPrefix(err.Error(), "json: "))

@@ -81,8 +81,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorPayload{Code: code, Message: firmward.ErrorMessage(err), Details: firmward.ErrorDetails(err)}
 	info := infoFrom(r.Context())
 	if status == http.StatusInternalServerError {
-		body = errorPayload{Code: firmward.EINTERNAL,
-			Message: "internal error; the server log has the details under request_id " + info.id}
+		body = errorPayload{
+			Code:    firmward.EINTERNAL,
+			Message: "internal error; the server log has the details under request_id " + info.id,
+		}
 		level := slog.LevelError
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			level = slog.LevelInfo // the caller went away; nothing is broken

@@ -158,7 +158,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 
 		defer func() {
 			p := recover()
-			if p != nil && p != http.ErrAbortHandler {
+			if p != nil && !isAbort(p) {
 				s.logger.LogAttrs(r.Context(), slog.LevelError, "handler panicked",
 					slog.String("request_id", info.id),
 					slog.String("method", r.Method),
@@ -180,16 +180,23 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK // nothing written: net/http sends 200
 			}
-			if p == http.ErrAbortHandler {
+			if isAbort(p) {
 				status = 0 // the client saw a broken response, not a status
 			}
 			s.observe(r, info, status, time.Since(start))
-			if p == http.ErrAbortHandler {
+			if isAbort(p) {
 				panic(p)
 			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// isAbort reports whether a recovered panic value is http.ErrAbortHandler,
+// the way to cut a response off.
+func isAbort(p any) bool {
+	err, ok := p.(error)
+	return ok && errors.Is(err, http.ErrAbortHandler)
 }
 
 // observe logs and measures one finished request; status 0 means the

@@ -19,14 +19,26 @@ import (
 func (s *Server) renderOpenAPI() []byte {
 	g := &schemaGen{schemas: map[string]any{}}
 	for _, t := range []any{
-		firmward.Device{}, firmward.DeviceUpdate{}, firmward.DeviceStats{}, firmward.ImportResult{},
-		firmward.Token{}, firmward.AuditEvent{}, firmward.AuditReport{}, firmward.ErrorDetail{},
-		DeviceList{}, TokenList{}, TokenRequest{}, TokenCreated{}, AuditList{},
+		firmward.Device{},
+		firmward.DeviceUpdate{},
+		firmward.DeviceStats{},
+		firmward.ImportResult{},
+		firmward.Token{},
+		firmward.AuditEvent{},
+		firmward.AuditReport{},
+		firmward.ErrorDetail{},
+		DeviceList{},
+		TokenList{},
+		TokenRequest{},
+		TokenCreated{},
+		AuditList{},
 	} {
 		g.ref(reflect.TypeOf(t))
 	}
-	codes := []string{firmward.EINVALID, firmward.ENOTFOUND, firmward.ECONFLICT, firmward.EUNAUTHORIZED,
-		firmward.EFORBIDDEN, firmward.ETOOLARGE, firmward.EINTERNAL, codeMethodNotAllowed}
+	codes := []string{
+		firmward.EINVALID, firmward.ENOTFOUND, firmward.ECONFLICT, firmward.EUNAUTHORIZED,
+		firmward.EFORBIDDEN, firmward.ETOOLARGE, firmward.EINTERNAL, codeMethodNotAllowed,
+	}
 	g.schemas["Error"] = map[string]any{
 		"type":        "object",
 		"description": "Every error response. details lists individual problems (a field, a row of an import) when there are several.",

@@ -82,47 +82,81 @@ var (
 func (s *Server) routeTable() []route {
 	viewer, operator, admin := firmward.RoleViewer, firmward.RoleOperator, firmward.RoleAdmin
 	return []route{
-		{Route: Route{"GET", "/healthz", "", "Readiness: 200 ok when the server can serve, 503 otherwise."},
-			handler: s.handleHealthz, status: 200, contentType: "text/plain", errors: []int{503}},
-		{Route: Route{"GET", "/metrics", "", "Prometheus metrics, text format."},
-			handler: s.handleMetrics, status: 200, contentType: "text/plain"},
-		{Route: Route{"GET", apiPrefix + "/openapi.json", "", "This OpenAPI document."},
-			handler: s.handleOpenAPI, status: 200, response: "OpenAPI"},
-		{Route: Route{"GET", apiPrefix + "/whoami", viewer, "The token making the request (without its secret)."},
-			handler: s.handleWhoami, status: 200, response: "Token"},
+		{
+			Route:   Route{"GET", "/healthz", "", "Readiness: 200 ok when the server can serve, 503 otherwise."},
+			handler: s.handleHealthz, status: 200, contentType: "text/plain", errors: []int{503},
+		},
+		{
+			Route:   Route{"GET", "/metrics", "", "Prometheus metrics, text format."},
+			handler: s.handleMetrics, status: 200, contentType: "text/plain",
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/openapi.json", "", "This OpenAPI document."},
+			handler: s.handleOpenAPI, status: 200, response: "OpenAPI",
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/whoami", viewer, "The token making the request (without its secret)."},
+			handler: s.handleWhoami, status: 200, response: "Token",
+		},
 
-		{Route: Route{"GET", apiPrefix + "/devices", viewer, "List devices, one page at a time, ordered by id."},
+		{
+			Route:   Route{"GET", apiPrefix + "/devices", viewer, "List devices, one page at a time, ordered by id."},
 			handler: s.handleListDevices, query: listDevicesParams,
-			status: 200, response: "DeviceList", errors: []int{400}},
-		{Route: Route{"POST", apiPrefix + "/devices", operator, "Create a device; answers 201 with the device and its Location."},
-			handler: s.handleCreateDevice, requestBody: "Device", status: 201, response: "Device", errors: []int{400, 409, 413}},
-		{Route: Route{"GET", apiPrefix + "/devices/{id}", viewer, "One device."},
-			handler: s.handleGetDevice, status: 200, response: "Device", errors: []int{404}},
-		{Route: Route{"PATCH", apiPrefix + "/devices/{id}", operator, "Change the fields given; the others stay as they are."},
-			handler: s.handleUpdateDevice, requestBody: "DeviceUpdate", status: 200, response: "Device", errors: []int{400, 404, 409, 413}},
-		{Route: Route{"DELETE", apiPrefix + "/devices/{id}", operator, "Delete a device."},
-			handler: s.handleDeleteDevice, status: 204, errors: []int{404}},
-		{Route: Route{"POST", apiPrefix + "/devices/import", operator, "Import devices from CSV or JSON: all rows or none; a 400 lists every bad row."},
+			status: 200, response: "DeviceList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/devices", operator, "Create a device; answers 201 with the device and its Location."},
+			handler: s.handleCreateDevice, requestBody: "Device", status: 201, response: "Device", errors: []int{400, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/devices/{id}", viewer, "One device."},
+			handler: s.handleGetDevice, status: 200, response: "Device", errors: []int{404},
+		},
+		{
+			Route:   Route{"PATCH", apiPrefix + "/devices/{id}", operator, "Change the fields given; the others stay as they are."},
+			handler: s.handleUpdateDevice, requestBody: "DeviceUpdate", status: 200, response: "Device", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/devices/{id}", operator, "Delete a device."},
+			handler: s.handleDeleteDevice, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/devices/import", operator, "Import devices from CSV or JSON: all rows or none; a 400 lists every bad row."},
 			handler: s.handleImportDevices, query: importParams, importBody: true,
-			status: 200, response: "ImportResult", errors: []int{400, 409, 413}},
-		{Route: Route{"GET", apiPrefix + "/devices/export", viewer, "Export every device (or those matching the filters) as a CSV or JSON attachment."},
+			status: 200, response: "ImportResult", errors: []int{400, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/devices/export", viewer, "Export every device (or those matching the filters) as a CSV or JSON attachment."},
 			handler: s.handleExportDevices, query: exportParams,
-			status: 200, contentType: "text/csv", errors: []int{400}},
-		{Route: Route{"GET", apiPrefix + "/stats/devices", viewer, "Device counts for the dashboard."},
-			handler: s.handleDeviceStats, status: 200, response: "DeviceStats"},
+			status: 200, contentType: "text/csv", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/stats/devices", viewer, "Device counts for the dashboard."},
+			handler: s.handleDeviceStats, status: 200, response: "DeviceStats",
+		},
 
-		{Route: Route{"GET", apiPrefix + "/tokens", admin, "List API tokens, revoked ones included."},
-			handler: s.handleListTokens, status: 200, response: "TokenList"},
-		{Route: Route{"POST", apiPrefix + "/tokens", admin, "Create an API token; its secret is in this answer only."},
-			handler: s.handleCreateToken, requestBody: "TokenRequest", status: 201, response: "TokenCreated", errors: []int{400, 413}},
-		{Route: Route{"DELETE", apiPrefix + "/tokens/{id}", admin, "Revoke an API token."},
-			handler: s.handleRevokeToken, status: 204, errors: []int{404, 409}},
+		{
+			Route:   Route{"GET", apiPrefix + "/tokens", admin, "List API tokens, revoked ones included."},
+			handler: s.handleListTokens, status: 200, response: "TokenList",
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/tokens", admin, "Create an API token; its secret is in this answer only."},
+			handler: s.handleCreateToken, requestBody: "TokenRequest", status: 201, response: "TokenCreated", errors: []int{400, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/tokens/{id}", admin, "Revoke an API token."},
+			handler: s.handleRevokeToken, status: 204, errors: []int{404, 409},
+		},
 
-		{Route: Route{"GET", apiPrefix + "/audit", viewer, "Audit events, oldest first unless order=newest."},
+		{
+			Route:   Route{"GET", apiPrefix + "/audit", viewer, "Audit events, oldest first unless order=newest."},
 			handler: s.handleListAudit, query: listAuditParams,
-			status: 200, response: "AuditList", errors: []int{400}},
-		{Route: Route{"GET", apiPrefix + "/audit/verify", viewer, "Verify the audit hash chain."},
-			handler: s.handleVerifyAudit, status: 200, response: "AuditReport"},
+			status: 200, response: "AuditList", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/audit/verify", viewer, "Verify the audit hash chain."},
+			handler: s.handleVerifyAudit, status: 200, response: "AuditReport",
+		},
 	}
 }
 

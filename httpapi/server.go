@@ -79,15 +79,15 @@ type Server struct {
 	maxImport int64
 
 	routes  []route
-	mux     *http.ServeMux // every route, the API fallback and mounted handlers
+	mux     *recordingMux  // every route, the API fallback and mounted handlers
 	probe   *http.ServeMux // API routes only; tells a 405 from a 404
 	metrics *httpMetrics
 	// metricsHandler serves /metrics from registry.
 	metricsHandler http.Handler
 	openapi        []byte // rendered once: the document depends only on the route table
 
-	// patterns lists every pattern handed to mux, for the tests.
-	patterns []string
+	// mounts lists the patterns given to Mount.
+	mounts []string
 
 	handler http.Handler
 }
@@ -106,7 +106,7 @@ func NewServer(cfg Config) *Server {
 		registry:  cfg.Registry,
 		ready:     cfg.Ready,
 		maxImport: cfg.MaxBodyBytes,
-		mux:       http.NewServeMux(),
+		mux:       &recordingMux{ServeMux: http.NewServeMux()},
 		probe:     http.NewServeMux(),
 	}
 	if s.logger == nil {
@@ -144,6 +144,7 @@ func NewServer(cfg Config) *Server {
 // would conflict with the API's own fallback under /api/v1/. Call Mount
 // before serving.
 func (s *Server) Mount(pattern string, h http.Handler) {
+	s.mounts = append(s.mounts, pattern)
 	s.handle(pattern, h)
 }
 
@@ -162,7 +163,6 @@ func (s *Server) Routes() []Route {
 // handle registers h on the main mux behind a wrapper that records the
 // matched pattern for logs and metrics.
 func (s *Server) handle(pattern string, h http.Handler) {
-	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		info.setRoute(r.Pattern)
@@ -171,6 +171,22 @@ func (s *Server) handle(pattern string, h http.Handler) {
 		// pattern (it sets r.Pattern on the request it was given).
 		info.setRoute(r.Pattern)
 	}))
+}
+
+// recordingMux is a ServeMux that remembers every pattern registered on it,
+// so that a test can hold them against the route table.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 // apiFallback answers requests under /api/v1/ that no route matched: 405
@@ -186,8 +202,10 @@ func (s *Server) apiFallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.writeError(w, r, &firmward.Error{Code: codeMethodNotAllowed,
-			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, ", ")})
+		s.writeError(w, r, &firmward.Error{
+			Code:    codeMethodNotAllowed,
+			Message: "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, ", "),
+		})
 		return
 	}
 	s.writeError(w, r, firmward.Errorf(firmward.ENOTFOUND, "no API route %s %s; GET %s/openapi.json lists them", r.Method, r.URL.Path, apiPrefix))

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/firmward/firmward"
 )
@@ -53,8 +52,10 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	}
 	role, err := firmward.ParseRole(string(req.Role))
 	if err != nil {
-		s.writeError(w, r, &firmward.Error{Code: firmward.EINVALID, Message: firmward.ErrorMessage(err),
-			Details: []firmward.ErrorDetail{{Field: "role", Value: string(req.Role), Reason: "must be one of viewer, operator, admin"}}})
+		s.writeError(w, r, &firmward.Error{
+			Code: firmward.EINVALID, Message: firmward.ErrorMessage(err),
+			Details: []firmward.ErrorDetail{{Field: "role", Value: string(req.Role), Reason: "must be one of viewer, operator, admin"}},
+		})
 		return
 	}
 	tok, secret, err := s.tokens.CreateToken(r.Context(), req.Name, role)
@@ -62,7 +63,6 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", apiPrefix+"/tokens/"+strconv.FormatInt(tok.ID, 10))
 	s.writeJSON(w, r, http.StatusCreated, TokenCreated{Token: tok, Secret: secret})
 }
 

@@ -27,8 +27,10 @@ func sampleDevices() []*firmward.Device {
 			Notes: "=SUM(A1) \"quoted\", commas; and\nnewlines", Tags: []string{"wifi", "gateway"},
 			Source: firmward.SourceManual, FirstSeen: &seen, LastSeen: &later,
 		},
-		{Name: "Bulb", Manufacturer: "Signify", Model: "Hue White A19", Category: firmward.CategoryConsumerSmartHome,
-			Criticality: firmward.CriticalityLow, Exposure: firmward.ExposureInternal, AutoUpdate: firmward.AutoUpdateUnknown, Source: firmward.SourceImport},
+		{
+			Name: "Bulb", Manufacturer: "Signify", Model: "Hue White A19", Category: firmward.CategoryConsumerSmartHome,
+			Criticality: firmward.CriticalityLow, Exposure: firmward.ExposureInternal, AutoUpdate: firmward.AutoUpdateUnknown, Source: firmward.SourceImport,
+		},
 	}
 }
 
@@ -88,8 +90,11 @@ func TestReadCSVErrors(t *testing.T) {
 		{"unknown columns named", "name,colour,size\nx,red,1\n", firmward.EINVALID, []string{"1:colour", "1:size"}},
 		{"duplicate column", "name,mac,macs\nx,,\n", firmward.EINVALID, []string{"1:macs"}},
 		{"no name column", "manufacturer\nAxis\n", firmward.EINVALID, []string{"1:name"}},
-		{"every bad row listed", "name,mac,category,eol_date\nok,aa:bb:cc:dd:ee:01,camera,\n,zz,toaster,2026-13-01\nfine,,,\nb,,,yesterday\n",
-			firmward.EINVALID, []string{"3:name", "3:category", "3:mac", "3:eol_date", "5:eol_date"}},
+		{
+			"every bad row listed", "name,mac,category,eol_date\nok,aa:bb:cc:dd:ee:01,camera,\n,zz,toaster,2026-13-01\nfine,,,\nb,,,yesterday\n",
+			firmward.EINVALID,
+			[]string{"3:name", "3:category", "3:mac", "3:eol_date", "5:eol_date"},
+		},
 		{"wrong field count", "name,model\na,b,c\n", firmward.EINVALID, []string{"2:"}},
 		{"bad number", "name,replacement_cost\na,cheap\n", firmward.EINVALID, []string{"2:replacement_cost"}},
 		{"bad time", "name,last_seen\na,monday\n", firmward.EINVALID, []string{"2:last_seen"}},

@@ -169,213 +169,285 @@ const (
 
 var templates = []template{
 	// IP cameras.
-	{prefix: "CAM", weight: 60, manufacturer: "Axis Communications", model: "AXIS P3245-V",
+	{
+		prefix: "CAM", weight: 60, manufacturer: "Axis Communications", model: "AXIS P3245-V",
 		firmware: []string{"10.12.213", "10.12.199", "9.80.47"}, cpe: "cpe:2.3:o:axis:p3245-v_firmware",
 		ouis: oAxis, serial: axisSerial, category: firmward.CategoryCamera, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "indoor"}, place: placeIndoor, cost: 749, bought: [2]int{2018, 2023}},
-	{prefix: "CAM", weight: 15, manufacturer: "Axis Communications", model: "AXIS Q6135-LE PTZ",
+		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "indoor"}, place: placeIndoor, cost: 749, bought: [2]int{2018, 2023},
+	},
+	{
+		prefix: "CAM", weight: 15, manufacturer: "Axis Communications", model: "AXIS Q6135-LE PTZ",
 		firmware: []string{"11.8.64", "10.12.213"}, cpe: "cpe:2.3:o:axis:q6135-le_firmware",
 		ouis: oAxis, serial: axisSerial, category: firmward.CategoryCamera, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "outdoor", "ptz"}, place: placeAnywhere, cost: 3399, bought: [2]int{2020, 2024}},
-	{prefix: "CAM", weight: 55, manufacturer: "Hikvision", model: "DS-2CD2143G2-I",
+		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "outdoor", "ptz"}, place: placeAnywhere, cost: 3399, bought: [2]int{2020, 2024},
+	},
+	{
+		prefix: "CAM", weight: 55, manufacturer: "Hikvision", model: "DS-2CD2143G2-I",
 		firmware: []string{"V5.7.11 build 220929", "V5.7.3 build 220112", "V5.5.800 build 210628"},
 		cpe:      "cpe:2.3:o:hikvision:ds-2cd2143g2-i_firmware",
 		ouis:     oHikvision, serial: prefixed("DS-2CD2143G2-I20220", 9), category: firmward.CategoryCamera, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
 		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "indoor"}, place: placeAnywhere, cost: 189, bought: [2]int{2019, 2022},
-		notes: "Installed by the former security contractor; firmware updated only when someone remembers."},
-	{prefix: "CAM", weight: 20, manufacturer: "Bosch Security Systems", model: "FLEXIDOME IP 5000i", hw: "NDE-5503-AL",
+		notes: "Installed by the former security contractor; firmware updated only when someone remembers.",
+	},
+	{
+		prefix: "CAM", weight: 20, manufacturer: "Bosch Security Systems", model: "FLEXIDOME IP 5000i", hw: "NDE-5503-AL",
 		firmware: []string{"7.80.0128", "7.72.0066"},
 		ouis:     oBosch, serial: digits(12), category: firmward.CategoryCamera, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "outdoor"}, place: placeAnywhere, cost: 899, bought: [2]int{2017, 2021}},
+		segment: segCCTV, owner: ownerSecurity, tags: []string{"cctv", "outdoor"}, place: placeAnywhere, cost: 899, bought: [2]int{2017, 2021},
+	},
 
 	// Wireless access points.
-	{prefix: "AP", weight: 55, manufacturer: "Cisco Meraki", model: "MR46",
+	{
+		prefix: "AP", weight: 55, manufacturer: "Cisco Meraki", model: "MR46",
 		firmware: []string{"MR 29.7.1", "MR 30.6", "MR 28.7.1"},
 		ouis:     oMeraki, serial: merakiSerial, category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateVendorCloud, auto: firmward.AutoUpdateYes,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi"}, place: placeIndoor, cost: 1099, bought: [2]int{2020, 2024}},
-	{prefix: "AP", weight: 20, manufacturer: "Cisco Meraki", model: "MR36",
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi"}, place: placeIndoor, cost: 1099, bought: [2]int{2020, 2024},
+	},
+	{
+		prefix: "AP", weight: 20, manufacturer: "Cisco Meraki", model: "MR36",
 		firmware: []string{"MR 29.7.1", "MR 30.6"},
 		ouis:     oMeraki, serial: merakiSerial, category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateVendorCloud, auto: firmward.AutoUpdateYes,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi"}, place: placeIndoor, cost: 599, bought: [2]int{2021, 2024}},
-	{prefix: "AP", weight: 30, manufacturer: "Aruba", model: "AP-515",
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi"}, place: placeIndoor, cost: 599, bought: [2]int{2021, 2024},
+	},
+	{
+		prefix: "AP", weight: 30, manufacturer: "Aruba", model: "AP-515",
 		firmware: []string{"8.10.0.6", "8.11.2.1", "8.6.0.21"}, cpe: "cpe:2.3:o:arubanetworks:arubaos",
 		ouis: oAruba, serial: prefixed("CNJ", 7), category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi", "controller-managed"}, place: placeClinical, cost: 895, bought: [2]int{2019, 2023}},
-	{prefix: "AP", weight: 15, manufacturer: "Aruba", model: "AP-303H",
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi", "controller-managed"}, place: placeClinical, cost: 895, bought: [2]int{2019, 2023},
+	},
+	{
+		prefix: "AP", weight: 15, manufacturer: "Aruba", model: "AP-303H",
 		firmware: []string{"8.10.0.6", "8.6.0.21"}, cpe: "cpe:2.3:o:arubanetworks:arubaos",
 		ouis: oAruba, serial: prefixed("CNH", 7), category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi", "wall-plate", "controller-managed"}, place: placeClinical, cost: 349, bought: [2]int{2018, 2021}},
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"wifi", "wall-plate", "controller-managed"}, place: placeClinical, cost: 349, bought: [2]int{2018, 2021},
+	},
 
 	// Switches.
-	{prefix: "SW", weight: 25, manufacturer: "Cisco", model: "Catalyst 9300-48P",
+	{
+		prefix: "SW", weight: 25, manufacturer: "Cisco", model: "Catalyst 9300-48P",
 		firmware: []string{"17.9.4a", "17.6.5", "17.3.4"}, cpe: "cpe:2.3:o:cisco:ios_xe",
 		ouis: oCisco, serial: prefixed("FOC2", 7), category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"switch", "poe"}, place: placeCloset, cost: 7950, bought: [2]int{2019, 2024}},
-	{prefix: "SW", weight: 15, manufacturer: "Cisco", model: "Catalyst 2960X-48FPD-L",
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"switch", "poe"}, place: placeCloset, cost: 7950, bought: [2]int{2019, 2024},
+	},
+	{
+		prefix: "SW", weight: 15, manufacturer: "Cisco", model: "Catalyst 2960X-48FPD-L",
 		firmware: []string{"15.2(7)E8", "15.2(4)E10"}, cpe: "cpe:2.3:o:cisco:ios",
 		ouis: oCisco, serial: prefixed("FCW1", 7), category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segMgmt, owner: ownerNetwork, tags: []string{"switch", "poe", "legacy"}, place: placeCloset, eol: "2027-10-31", cost: 4200, bought: [2]int{2014, 2017},
-		notes: "Catalyst 2960-X: end of sale announced; last date of support 2027-10-31."},
-	{prefix: "SW", weight: 15, manufacturer: "HPE Aruba Networking", model: "2930F-48G-PoE+ (JL256A)",
+		notes: "Catalyst 2960-X: end of sale announced; last date of support 2027-10-31.",
+	},
+	{
+		prefix: "SW", weight: 15, manufacturer: "HPE Aruba Networking", model: "2930F-48G-PoE+ (JL256A)",
 		firmware: []string{"WC.16.11.0014", "WC.16.10.0022"},
 		ouis:     oAruba, serial: prefixed("SG9", 7), category: firmward.CategoryNetworkInfrastructure, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segMgmt, owner: ownerNetwork, tags: []string{"switch", "poe"}, place: placeCloset, cost: 3100, bought: [2]int{2018, 2022}},
+		segment: segMgmt, owner: ownerNetwork, tags: []string{"switch", "poe"}, place: placeCloset, cost: 3100, bought: [2]int{2018, 2022},
+	},
 
 	// Printers.
-	{prefix: "PRN", weight: 35, manufacturer: "HP", model: "LaserJet Enterprise M507dn",
+	{
+		prefix: "PRN", weight: 35, manufacturer: "HP", model: "LaserJet Enterprise M507dn",
 		firmware: []string{"5.6.0.2", "5.7.1.2", "4.11.2.1"},
 		ouis:     oHP, serial: prefixed("PHB", 7), category: firmward.CategoryOther, criticality: firmward.CriticalityLow,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segPrinters, owner: ownerIT, tags: []string{"printer"}, place: placeIndoor, cost: 649, bought: [2]int{2019, 2023}},
-	{prefix: "PRN", weight: 15, manufacturer: "HP", model: "Color LaserJet Pro MFP M479fdw",
+		segment: segPrinters, owner: ownerIT, tags: []string{"printer"}, place: placeIndoor, cost: 649, bought: [2]int{2019, 2023},
+	},
+	{
+		prefix: "PRN", weight: 15, manufacturer: "HP", model: "Color LaserJet Pro MFP M479fdw",
 		firmware: []string{"002.2315A", "002.2148A"},
 		ouis:     oHP, serial: prefixed("VNB", 7), category: firmward.CategoryOther, criticality: firmward.CriticalityLow,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateYes,
-		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner"}, place: placeIndoor, cost: 599, bought: [2]int{2020, 2023}},
-	{prefix: "PRN", weight: 15, manufacturer: "Xerox", model: "VersaLink C405",
+		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner"}, place: placeIndoor, cost: 599, bought: [2]int{2020, 2023},
+	},
+	{
+		prefix: "PRN", weight: 15, manufacturer: "Xerox", model: "VersaLink C405",
 		firmware: []string{"77.22.23", "77.21.73"},
 		ouis:     oXerox, serial: prefixed("3390", 6), category: firmward.CategoryOther, criticality: firmward.CriticalityLow,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner"}, place: placeIndoor, cost: 1049, bought: [2]int{2018, 2022}},
-	{prefix: "PRN", weight: 10, manufacturer: "Xerox", model: "AltaLink C8155",
+		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner"}, place: placeIndoor, cost: 1049, bought: [2]int{2018, 2022},
+	},
+	{
+		prefix: "PRN", weight: 10, manufacturer: "Xerox", model: "AltaLink C8155",
 		firmware: []string{"103.008.033.21420"},
 		ouis:     oXerox, serial: prefixed("GZP", 6), category: firmward.CategoryOther, criticality: firmward.CriticalityLow,
 		exposure: firmward.ExposureInternal, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner", "leased"}, place: placeIndoor, cost: 12500, bought: [2]int{2021, 2023}},
+		segment: segPrinters, owner: ownerIT, tags: []string{"printer", "scanner", "leased"}, place: placeIndoor, cost: 12500, bought: [2]int{2021, 2023},
+	},
 
 	// Building automation (HVAC).
-	{prefix: "BMS", weight: 35, manufacturer: "Johnson Controls", model: "Metasys NAE5510",
+	{
+		prefix: "BMS", weight: 35, manufacturer: "Johnson Controls", model: "Metasys NAE5510",
 		firmware: []string{"10.1.5", "9.0.7"},
 		ouis:     oJCI, serial: prefixed("D", 9), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet"}, place: placeMechanical, cost: 4500, bought: [2]int{2016, 2021}},
-	{prefix: "BMS", weight: 15, manufacturer: "Johnson Controls", model: "Metasys NAE55",
+		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet"}, place: placeMechanical, cost: 4500, bought: [2]int{2016, 2021},
+	},
+	{
+		prefix: "BMS", weight: 15, manufacturer: "Johnson Controls", model: "Metasys NAE55",
 		firmware: []string{"8.1.0.2300", "6.5.0.4101"},
 		ouis:     oJCI, serial: prefixed("C", 9), category: firmward.CategoryLegacyOT, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet", "legacy"}, place: placeMechanical, eol: "2021-06-30", cost: 4000, bought: [2]int{2009, 2014},
-		notes: "Superseded by the NAE55 successor line; plan replacement."},
-	{prefix: "BMS", weight: 25, manufacturer: "Honeywell", model: "WEBs-N4 JACE 8000",
+		notes: "Superseded by the NAE55 successor line; plan replacement.",
+	},
+	{
+		prefix: "BMS", weight: 25, manufacturer: "Honeywell", model: "WEBs-N4 JACE 8000",
 		firmware: []string{"4.12.1.16", "4.10.5.8"}, cpe: "cpe:2.3:a:tridium:niagara",
 		ouis: oTridium, serial: prefixed("H", 8), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet", "niagara"}, place: placeMechanical, cost: 3900, bought: [2]int{2018, 2023}},
-	{prefix: "BMS", weight: 15, manufacturer: "Honeywell", model: "CIPer Model 30 Controller",
+		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet", "niagara"}, place: placeMechanical, cost: 3900, bought: [2]int{2018, 2023},
+	},
+	{
+		prefix: "BMS", weight: 15, manufacturer: "Honeywell", model: "CIPer Model 30 Controller",
 		firmware: []string{"1.1.1", "1.0.4"},
 		ouis:     oHoneywell, serial: digits(10), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet"}, place: placeMechanical, cost: 1800, bought: [2]int{2020, 2024}},
+		segment: segBMS, owner: ownerFacility, tags: []string{"hvac", "bacnet"}, place: placeMechanical, cost: 1800, bought: [2]int{2020, 2024},
+	},
 
 	// Badge and door controllers.
-	{prefix: "ACS", weight: 25, manufacturer: "HID Global", model: "VertX EVO V1000",
+	{
+		prefix: "ACS", weight: 25, manufacturer: "HID Global", model: "VertX EVO V1000",
 		firmware: []string{"3.5.2.1483", "3.5.1.1447"},
 		ouis:     oHID, serial: digits(8), category: firmward.CategoryLock, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 1450, bought: [2]int{2013, 2018}},
-	{prefix: "ACS", weight: 15, manufacturer: "HID Global", model: "Aero X1100A",
+		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 1450, bought: [2]int{2013, 2018},
+	},
+	{
+		prefix: "ACS", weight: 15, manufacturer: "HID Global", model: "Aero X1100A",
 		firmware: []string{"1.29.4.0612", "1.27.1.0422"},
 		ouis:     oHID, serial: digits(8), category: firmward.CategoryLock, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 1600, bought: [2]int{2019, 2024}},
-	{prefix: "ACS", weight: 20, manufacturer: "LenelS2", model: "LNL-X2220",
+		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 1600, bought: [2]int{2019, 2024},
+	},
+	{
+		prefix: "ACS", weight: 20, manufacturer: "LenelS2", model: "LNL-X2220",
 		firmware: []string{"1.30.5", "1.29.1"},
 		serial:   digits(9), category: firmward.CategoryLock, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge", "onguard"}, place: placeDoor, cost: 1900, bought: [2]int{2017, 2022}},
-	{prefix: "ACS", weight: 10, manufacturer: "LenelS2", model: "NetBox Extreme",
+		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge", "onguard"}, place: placeDoor, cost: 1900, bought: [2]int{2017, 2022},
+	},
+	{
+		prefix: "ACS", weight: 10, manufacturer: "LenelS2", model: "NetBox Extreme",
 		firmware: []string{"5.6.2", "5.4.1"},
 		ouis:     oS2, serial: digits(9), category: firmward.CategoryLock, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 5200, bought: [2]int{2016, 2020}},
+		segment: segAccess, owner: ownerSecurity, tags: []string{"physical-access", "badge"}, place: placeDoor, cost: 5200, bought: [2]int{2016, 2020},
+	},
 
 	// Infusion pumps.
-	{prefix: "PUMP", weight: 140, manufacturer: "BD", model: "Alaris 8015 PC Unit",
+	{
+		prefix: "PUMP", weight: 140, manufacturer: "BD", model: "Alaris 8015 PC Unit",
 		firmware: []string{"12.1.3", "12.1.2", "9.33"},
 		ouis:     oAlaris, serial: digits(8), category: firmward.CategoryMedical, criticality: firmward.CriticalitySafetyCritical,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segMedical, owner: ownerClinical, tags: []string{"medical", "infusion"}, place: placeClinical, cost: 4200, bought: [2]int{2016, 2023},
-		notes: "Updates only by Clinical Engineering with the vendor's validated procedure."},
-	{prefix: "PUMP", weight: 70, manufacturer: "Baxter", model: "Sigma Spectrum Infusion System v8",
+		notes: "Updates only by Clinical Engineering with the vendor's validated procedure.",
+	},
+	{
+		prefix: "PUMP", weight: 70, manufacturer: "Baxter", model: "Sigma Spectrum Infusion System v8",
 		firmware: []string{"8.00.01", "8.00.00"},
 		ouis:     oBaxter, serial: digits(7), category: firmward.CategoryMedical, criticality: firmward.CriticalitySafetyCritical,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segMedical, owner: ownerClinical, tags: []string{"medical", "infusion"}, place: placeClinical, cost: 3800, bought: [2]int{2015, 2021},
-		notes: "Wireless battery module firmware is tracked separately by the vendor."},
-	{prefix: "PUMP", weight: 30, manufacturer: "Baxter", model: "Spectrum IQ Infusion System",
+		notes: "Wireless battery module firmware is tracked separately by the vendor.",
+	},
+	{
+		prefix: "PUMP", weight: 30, manufacturer: "Baxter", model: "Spectrum IQ Infusion System",
 		firmware: []string{"9.02.01"},
 		ouis:     oBaxter, serial: digits(7), category: firmward.CategoryMedical, criticality: firmward.CriticalitySafetyCritical,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segMedical, owner: ownerClinical, tags: []string{"medical", "infusion", "dose-iq"}, place: placeClinical, cost: 4500, bought: [2]int{2021, 2024}},
+		segment: segMedical, owner: ownerClinical, tags: []string{"medical", "infusion", "dose-iq"}, place: placeClinical, cost: 4500, bought: [2]int{2021, 2024},
+	},
 
 	// PLCs.
-	{prefix: "PLC", weight: 12, manufacturer: "Siemens", model: "SIMATIC S7-1200 CPU 1214C DC/DC/DC", hw: "6ES7214-1AG40-0XB0",
+	{
+		prefix: "PLC", weight: 12, manufacturer: "Siemens", model: "SIMATIC S7-1200 CPU 1214C DC/DC/DC", hw: "6ES7214-1AG40-0XB0",
 		firmware: []string{"V4.5.2", "V4.4.1", "V4.2.3"}, cpe: "cpe:2.3:o:siemens:simatic_s7-1200_cpu_firmware",
 		ouis: oSiemens, serial: prefixed("S C-", 8), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "profinet"}, place: placePlant, cost: 650, bought: [2]int{2017, 2023}},
-	{prefix: "PLC", weight: 8, manufacturer: "Siemens", model: "SIMATIC S7-1500 CPU 1515-2 PN", hw: "6ES7515-2AM02-0AB0",
+		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "profinet"}, place: placePlant, cost: 650, bought: [2]int{2017, 2023},
+	},
+	{
+		prefix: "PLC", weight: 8, manufacturer: "Siemens", model: "SIMATIC S7-1500 CPU 1515-2 PN", hw: "6ES7515-2AM02-0AB0",
 		firmware: []string{"V2.9.4", "V2.8.3"}, cpe: "cpe:2.3:o:siemens:simatic_s7-1500_cpu_firmware",
 		ouis: oSiemens, serial: prefixed("S C-", 8), category: firmward.CategoryIndustrial, criticality: firmward.CriticalitySafetyCritical,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "profinet", "medical-gas"}, place: placePlant, cost: 3900, bought: [2]int{2019, 2024},
-		notes: "Runs the medical gas and chilled-water plant: change only in a maintenance window."},
-	{prefix: "PLC", weight: 5, manufacturer: "Siemens", model: "SIMATIC S7-300 CPU 315-2 PN/DP", hw: "6ES7315-2EH14-0AB0",
+		notes: "Runs the medical gas and chilled-water plant: change only in a maintenance window.",
+	},
+	{
+		prefix: "PLC", weight: 5, manufacturer: "Siemens", model: "SIMATIC S7-300 CPU 315-2 PN/DP", hw: "6ES7315-2EH14-0AB0",
 		firmware: []string{"V3.2.17", "V3.2.8"}, cpe: "cpe:2.3:o:siemens:simatic_s7-300_cpu_firmware",
 		ouis: oSiemens, serial: prefixed("S C-", 8), category: firmward.CategoryLegacyOT, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "legacy"}, place: placePlant, eol: "2023-10-01", cost: 2500, bought: [2]int{2008, 2013},
-		notes: "S7-300 is discontinued; spare parts only. Plan migration to S7-1500."},
-	{prefix: "PLC", weight: 7, manufacturer: "Rockwell Automation", model: "ControlLogix 5580 1756-L83E",
+		notes: "S7-300 is discontinued; spare parts only. Plan migration to S7-1500.",
+	},
+	{
+		prefix: "PLC", weight: 7, manufacturer: "Rockwell Automation", model: "ControlLogix 5580 1756-L83E",
 		firmware: []string{"33.011", "32.013"},
 		ouis:     oRockwell, serial: prefixed("D0", 6), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "ethernet-ip"}, place: placePlant, cost: 9800, bought: [2]int{2018, 2023}},
-	{prefix: "PLC", weight: 4, manufacturer: "Rockwell Automation", model: "ControlLogix 5560 1756-L61",
+		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "ethernet-ip"}, place: placePlant, cost: 9800, bought: [2]int{2018, 2023},
+	},
+	{
+		prefix: "PLC", weight: 4, manufacturer: "Rockwell Automation", model: "ControlLogix 5560 1756-L61",
 		firmware: []string{"20.055", "19.015"},
 		ouis:     oRockwell, serial: prefixed("C0", 6), category: firmward.CategoryLegacyOT, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
 		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "ethernet-ip", "legacy"}, place: placePlant, eol: "2018-12-31", cost: 6500, bought: [2]int{2007, 2012},
-		notes: "Discontinued controller: no further firmware; replace or isolate."},
-	{prefix: "PLC", weight: 6, manufacturer: "Schneider Electric", model: "Modicon M580 BMEP582040",
+		notes: "Discontinued controller: no further firmware; replace or isolate.",
+	},
+	{
+		prefix: "PLC", weight: 6, manufacturer: "Schneider Electric", model: "Modicon M580 BMEP582040",
 		firmware: []string{"3.20", "3.10"}, cpe: "cpe:2.3:o:schneider-electric:modicon_m580_firmware",
 		ouis: oSchneider, serial: digits(10), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "modbus"}, place: placePlant, cost: 5600, bought: [2]int{2019, 2024}},
-	{prefix: "PLC", weight: 4, manufacturer: "Schneider Electric", model: "Modicon M340 BMXP342020",
+		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "modbus"}, place: placePlant, cost: 5600, bought: [2]int{2019, 2024},
+	},
+	{
+		prefix: "PLC", weight: 4, manufacturer: "Schneider Electric", model: "Modicon M340 BMXP342020",
 		firmware: []string{"3.40", "3.30"}, cpe: "cpe:2.3:o:schneider-electric:modicon_m340_firmware",
 		ouis: oSchneider, serial: digits(10), category: firmward.CategoryIndustrial, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateTechnician, auto: firmward.AutoUpdateNo,
-		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "modbus"}, place: placePlant, cost: 2400, bought: [2]int{2014, 2019}},
-	{prefix: "PLC", weight: 2, manufacturer: "Schneider Electric", model: "Modicon Premium TSXP574634M",
+		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "modbus"}, place: placePlant, cost: 2400, bought: [2]int{2014, 2019},
+	},
+	{
+		prefix: "PLC", weight: 2, manufacturer: "Schneider Electric", model: "Modicon Premium TSXP574634M",
 		firmware: []string{"3.01"},
 		ouis:     oSchneider, serial: digits(10), category: firmward.CategoryLegacyOT, criticality: firmward.CriticalityHigh,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateNone, auto: firmward.AutoUpdateNo,
 		segment: segOT, owner: ownerPlant, tags: []string{"ot", "plc", "modbus", "legacy"}, place: placePlant, eol: "2017-12-31", cost: 7000, bought: [2]int{2005, 2010},
-		notes: "No vendor updates any more: compensate with segmentation until replaced."},
+		notes: "No vendor updates any more: compensate with segmentation until replaced.",
+	},
 
 	// Sensors.
-	{prefix: "SNS", weight: 90, manufacturer: "Vaisala", model: "RFL100 Data Logger",
+	{
+		prefix: "SNS", weight: 90, manufacturer: "Vaisala", model: "RFL100 Data Logger",
 		firmware: []string{"1.2.1", "1.1.0"},
 		serial:   prefixed("T", 7), category: firmward.CategorySensor, criticality: firmward.CriticalityMedium,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
 		segment: segSensors, owner: ownerPharmacy, tags: []string{"temperature", "cold-chain"}, place: placeFridge, cost: 620, bought: [2]int{2019, 2024},
-		notes: "Monitors a medication or specimen fridge; alarms go to viewLinc."},
-	{prefix: "SNS", weight: 40, manufacturer: "Axis Communications", model: "AXIS D2110-VE Security Radar",
+		notes: "Monitors a medication or specimen fridge; alarms go to viewLinc.",
+	},
+	{
+		prefix: "SNS", weight: 40, manufacturer: "Axis Communications", model: "AXIS D2110-VE Security Radar",
 		firmware: []string{"11.8.64", "10.12.213"}, cpe: "cpe:2.3:o:axis:d2110-ve_firmware",
 		ouis: oAxis, serial: axisSerial, category: firmward.CategorySensor, criticality: firmward.CriticalityLow,
 		exposure: firmward.ExposureSegmented, mechanism: firmward.UpdateWebAdmin, auto: firmward.AutoUpdateNo,
-		segment: segSensors, owner: ownerSecurity, tags: []string{"radar", "perimeter", "outdoor"}, place: placeAnywhere, cost: 1199, bought: [2]int{2021, 2024}},
+		segment: segSensors, owner: ownerSecurity, tags: []string{"radar", "perimeter", "outdoor"}, place: placeAnywhere, cost: 1199, bought: [2]int{2021, 2024},
+	},
 }
 
 // Enterprise returns n devices of a hospital campus named site (the
@@ -529,7 +601,7 @@ func (g *generator) place(p place) (building, int, string) {
 	var where string
 	switch p {
 	case placeCloset:
-		where = fmt.Sprintf("IDF %d%c", floor, 'A'+rune(rnd.IntN(3)))
+		where = fmt.Sprintf("IDF %d%c", floor, "ABC"[rnd.IntN(3)])
 	case placeMechanical:
 		where = fmt.Sprintf("mechanical room %d.M%d", floor, 1+rnd.IntN(3))
 	case placeDoor:
@@ -557,6 +629,9 @@ func (g *generator) ip(seg int) string {
 	return fmt.Sprintf("10.%d.%d.%d", g.second, seg*16+h/254, 1+h%254)
 }
 
+// cpePlain are the characters a CPE 2.3 value holds without escaping.
+const cpePlain = "abcdefghijklmnopqrstuvwxyz0123456789._-"
+
 // cpeVersion turns a firmware version as vendors print it ("V5.7.11 build
 // 220929", "MR 29.7.1", "15.2(7)E8") into the version component of a CPE
 // 2.3 name: the first word that starts with a digit (after a leading V),
@@ -575,7 +650,7 @@ func cpeVersion(fw string) string {
 	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(word) {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+		if !strings.ContainsRune(cpePlain, r) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(r)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/firmward/firmward"
 )
@@ -207,10 +208,7 @@ func appendAudit(ctx context.Context, tx conn, evs []*firmward.AuditEvent) error
 	changes := make([]string, len(evs))
 	for i, e := range evs {
 		prepareEvent(ctx, tx.db, e)
-		var err error
-		if changes[i], err = jsonChanges(e.Changes); err != nil {
-			return err
-		}
+		changes[i] = jsonChanges(e.Changes)
 	}
 	h, err := lockHead(ctx, tx)
 	if err != nil {
@@ -246,6 +244,9 @@ func prepareEvent(ctx context.Context, db *DB, e *firmward.AuditEvent) {
 }
 
 func storable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
@@ -254,15 +255,8 @@ func storable(s string) string {
 }
 
 // jsonChanges encodes changes for the changes column ("[]" for none).
-func jsonChanges(c []firmward.FieldChange) (string, error) {
-	if len(c) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("encoding audit changes: %w", err)
-	}
-	return string(b), nil
+func jsonChanges(c []firmward.FieldChange) string {
+	return string(appendJSONChanges(nil, c))
 }
 
 // auditHead is the newest event of the chain.

@@ -32,15 +32,19 @@ import (
 const benchGenVersion = 1
 
 var (
-	benchManufacturers = []string{"Axis", "Hikvision", "Philips", "Ubiquiti", "Cisco", "Siemens", "Schneider Electric",
+	benchManufacturers = []string{
+		"Axis", "Hikvision", "Philips", "Ubiquiti", "Cisco", "Siemens", "Schneider Electric",
 		"Honeywell", "Bosch", "Netgear", "TP-Link", "AVM", "Sonos", "Yale", "Nuki", "Shelly", "Tuya", "Xiaomi",
 		"Moxa", "Rockwell", "ABB", "GE Healthcare", "Dräger", "Zebra", "HP", "Brother", "Aruba", "Juniper",
 		"Fortinet", "MikroTik", "Dahua", "Hanwha", "Mobotix", "Lutron", "ecobee", "Google", "Amazon", "Apple",
 		"Samsung", "LG", "Phoenix Contact", "Wago", "Beckhoff", "Advantech", "Digi", "Sierra Wireless", "Teltonika",
-		"Ruckus", "Meraki", "Other"}
-	benchTags = []string{"pci", "guest", "cctv", "hvac", "ot", "iot", "prod", "lab", "legacy", "vip", "floor-1",
+		"Ruckus", "Meraki", "Other",
+	}
+	benchTags = []string{
+		"pci", "guest", "cctv", "hvac", "ot", "iot", "prod", "lab", "legacy", "vip", "floor-1",
 		"floor-2", "floor-3", "outdoor", "wifi", "poe", "battery", "cloud", "vendor-managed", "critical-path",
-		"retired-soon", "pilot", "eu", "us", "apac", "building-a", "building-b", "building-c", "kiosk", "rare-tag"}
+		"retired-soon", "pilot", "eu", "us", "apac", "building-a", "building-b", "building-c", "kiosk", "rare-tag",
+	}
 	benchOwners = []string{"facilities", "it-ops", "security", "ot-engineering", "clinical", "retail", "hr", "finance"}
 )
 

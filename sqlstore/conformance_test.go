@@ -508,8 +508,10 @@ func matches(f firmward.DeviceFilter, d *firmward.Device) bool {
 	}
 	if f.Query != "" {
 		q := strings.ToLower(f.Query)
-		for _, s := range []string{d.Name, d.Manufacturer, d.Model, d.Serial, d.Location, d.Owner, d.Notes,
-			strings.Join(d.MACs, " "), strings.Join(d.IPs, " ")} {
+		for _, s := range []string{
+			d.Name, d.Manufacturer, d.Model, d.Serial, d.Location, d.Owner, d.Notes,
+			strings.Join(d.MACs, " "), strings.Join(d.IPs, " "),
+		} {
 			if strings.Contains(strings.ToLower(s), q) {
 				return true
 			}
@@ -797,13 +799,13 @@ func testImportRefused(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	rows := bulkRows(1500, 100)
-	rows[3].Device.Name = ""                                             // line 5
-	rows[10].Device.Category = "toaster"                                 // line 12
-	rows[10].Device.EOLDate = "never"                                    // line 12 again
-	rows[20].Device.MACs = append(rows[20].Device.MACs, "00005E005301")  // line 22: in the database
-	rows[1200].Device.MACs = []string{rows[30].Device.MACs[0]}           // line 1202: duplicates line 32
-	rows[1400].Device.IPs = []string{"300.1.1.1"}                        // line 1402
-	rows[1401].Device.MACs = []string{"00:00:5e:00:53:01", "zz"}         // line 1403: bad and taken
+	rows[3].Device.Name = ""                                            // line 5
+	rows[10].Device.Category = "toaster"                                // line 12
+	rows[10].Device.EOLDate = "never"                                   // line 12 again
+	rows[20].Device.MACs = append(rows[20].Device.MACs, "00005E005301") // line 22: in the database
+	rows[1200].Device.MACs = []string{rows[30].Device.MACs[0]}          // line 1202: duplicates line 32
+	rows[1400].Device.IPs = []string{"300.1.1.1"}                       // line 1402
+	rows[1401].Device.MACs = []string{"00:00:5e:00:53:01", "zz"}        // line 1403: bad and taken
 	_, err := svc.ImportDevices(ctx, rows, firmward.ImportOptions{})
 	wantCode(t, err, firmward.EINVALID)
 	if msg := firmward.ErrorMessage(err); msg != "import refused: 6 rows have problems; nothing was imported" {

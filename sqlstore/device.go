@@ -371,6 +371,9 @@ func (s *DeviceService) DeleteDevice(ctx context.Context, id int64) error {
 		if _, err := tx.exec(ctx, "DELETE FROM devices WHERE id = ?", id); err != nil {
 			return fmt.Errorf("deleting device %d: %w", id, err)
 		}
+		if err := syncLists(ctx, tx, id, old, &firmward.Device{}); err != nil {
+			return err
+		}
 		now := s.db.nowUTC()
 		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceDelete, id, firmward.DiffDevices(old, nil))})
 	})
@@ -398,7 +401,8 @@ func added(old, new []string) []string {
 }
 
 // syncLists brings the side tables of device id from old's lists (nil for
-// a new device) to nd's.
+// a new device) to nd's (empty for a deleted one). Rows are removed by
+// their primary key, (value, device_id).
 func syncLists(ctx context.Context, tx conn, id int64, old, nd *firmward.Device) error {
 	var oldMACs, oldIPs, oldTags []string
 	if old != nil {
@@ -669,6 +673,8 @@ func (s *DeviceService) insertImport(ctx context.Context, tx conn, rows []firmwa
 	defer close(quit)
 	go func() {
 		r := sealed{evs: make([]*firmward.AuditEvent, n), changes: make([]string, n), head: headRow}
+		var sl sealer
+		var buf []byte
 		for i, d := range devs {
 			if i%1024 == 0 {
 				select {
@@ -679,15 +685,12 @@ func (s *DeviceService) insertImport(ctx context.Context, tx conn, rows []firmwa
 				default:
 				}
 			}
-			e := deviceEvent(now, firmward.ActionDeviceImport, d.ID, firmward.DiffDevices(nil, d))
+			e := deviceEvent(now, firmward.ActionDeviceImport, d.ID, creationChanges(d))
 			prepareEvent(ctx, s.db, e)
-			b, err := jsonChanges(e.Changes)
-			if err != nil {
-				r.err = err
-				break
-			}
-			r.changes[i] = b
-			r.head = r.head.seal(e)
+			buf = appendJSONChanges(buf[:0], e.Changes)
+			r.changes[i] = string(buf)
+			sl.seal(e, r.head.seq, r.head.hash)
+			r.head = auditHead{seq: e.Seq, hash: e.Hash}
 			r.evs[i] = e
 		}
 		done <- r

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,44 +20,39 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// pgCPU sums utime+stime of every postgres process, in clock ticks (10ms).
+func pgCPU() time.Duration {
+	var total int64
+	ds, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range ds {
+		comm, _ := os.ReadFile(d + "/comm")
+		if !strings.HasPrefix(string(comm), "postgres") {
+			continue
+		}
+		b, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += u + st
+	}
+	return time.Duration(total) * 10 * time.Millisecond
+}
+
 func TestExplore(t *testing.T) {
 	for _, be := range backends {
-		for _, per := range []int{1, 20, 100, 500, 1000} {
+		for range 2 {
 			db := be.open(t, Options{})
 			rows := benchRows(100000)
-			devs := make([]*firmward.Device, len(rows))
-			for i := range rows {
-				rows[i].Device.Normalize()
-				rows[i].Device.ID = int64(i + 1)
-				rows[i].Device.Source = "import"
-				devs[i] = &rows[i].Device
-			}
 			ctx := context.Background()
-			c0, w0 := cpuTime(), time.Now()
-			err := db.write(ctx, func(tx conn) error {
-				cols := len(writeDeviceColumns)
-				head := "INSERT INTO devices (" + strings.Join(writeDeviceColumns, ", ") + ") VALUES "
-				st, err := tx.prepare(ctx, head+placeholders(per, cols))
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				args := make([]any, 0, per*cols)
-				for s := 0; s < len(devs); s += per {
-					args = args[:0]
-					for i := s; i < s+per; i++ {
-						args = deviceArgs(args, devs[i])
-					}
-					if _, err := st.ExecContext(ctx, args...); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
+			c0, p0, w0 := cpuTime(), pgCPU(), time.Now()
+			if _, err := NewDeviceService(db).ImportDevices(ctx, rows, firmward.ImportOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			fmt.Printf("%s per=%d wall=%v cpu=%v\n", be.name, per, time.Since(w0), cpuTime()-c0)
+			fmt.Printf("%s wall=%v cpu=%v pg=%v\n", be.name, time.Since(w0), cpuTime()-c0, pgCPU()-p0)
 			db.Close()
 		}
 	}

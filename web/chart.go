@@ -26,15 +26,14 @@ type chart struct {
 
 // chartBar is one row of a chart.
 type chartBar struct {
-	Label   string // full, for the tooltip
-	Short   string // drawn beside the bar
-	Count   int64
-	Class   string // CSS class giving the colour
-	BarY    int
-	TextY   int // baseline of the label and the count
-	W       int
-	CountX  int
-	CountIn bool // the count is drawn inside the bar, right-aligned
+	Label  string // full, for the tooltip
+	Short  string // drawn beside the bar
+	Count  int64
+	Class  string // CSS class giving the colour
+	BarY   int
+	TextY  int // baseline of the label and the count
+	W      int
+	CountX int
 }
 
 // chartRow is one value to draw.
@@ -55,17 +54,19 @@ const (
 	chartPad    = 4
 )
 
-// newChart lays out rows as bars, scaled to the largest count. classPrefix
-// plus each row's key names its colour class.
+// newChart lays out rows as bars, scaled to the largest count, leaving
+// room after the longest bar for its count. classPrefix plus each row's key
+// names its colour class.
 func newChart(id, title, classPrefix string, rows []chartRow) chart {
-	c := chart{
-		ID: id, Title: title, Width: chartWidth,
-		LabelX: chartLabelX, BarX: chartBarX, BarMax: chartWidth - chartBarX - 8, BarH: chartBarH,
-		Height: len(rows)*chartRowH + 2*chartPad,
-	}
 	var top int64
 	for _, r := range rows {
 		top = max(top, r.Count)
+	}
+	countRoom := 12 + 9*len(strconv.FormatInt(top, 10))
+	c := chart{
+		ID: id, Title: title, Width: chartWidth,
+		LabelX: chartLabelX, BarX: chartBarX, BarMax: chartWidth - chartBarX - countRoom, BarH: chartBarH,
+		Height: len(rows)*chartRowH + 2*chartPad,
 	}
 	words := make([]string, 0, len(rows))
 	for i, r := range rows {
@@ -77,13 +78,7 @@ func newChart(id, title, classPrefix string, rows []chartRow) chart {
 		if top > 0 && r.Count > 0 {
 			b.W = max(3, int(int64(c.BarMax)*r.Count/top))
 		}
-		// A count fits inside a bar that leaves too little room after it.
-		digits := len(strconv.FormatInt(r.Count, 10))
-		if b.W+8+digits*9 > c.BarMax && b.W > digits*9+12 {
-			b.CountIn, b.CountX = true, chartBarX+b.W-6
-		} else {
-			b.CountX = chartBarX + b.W + 6
-		}
+		b.CountX = chartBarX + b.W + 6
 		c.Bars = append(c.Bars, b)
 		words = append(words, fmt.Sprintf("%s %d", r.Label, r.Count))
 	}

@@ -155,8 +155,10 @@ func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, s *session)
 		h.serverError(w, r, s, fmt.Errorf("finding audit events of device %d: %w", d.ID, err))
 		return
 	}
-	h.render(w, r, s, http.StatusOK, "device", view{Title: d.Name, Nav: "devices",
-		Page: deviceView{Device: d, Events: events, MoreEvents: next != 0}})
+	h.render(w, r, s, http.StatusOK, "device", view{
+		Title: d.Name, Nav: "devices",
+		Page: deviceView{Device: d, Events: events, MoreEvents: next != 0},
+	})
 }
 
 // formView is the data of the add and edit forms.

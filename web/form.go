@@ -65,28 +65,42 @@ func deviceFormSpec() []fieldsetSpec {
 			{Name: "manufacturer", Label: "Manufacturer", Kind: "text", Placeholder: "Acme"},
 			{Name: "model", Label: "Model", Kind: "text"},
 			{Name: "hardware_version", Label: "Hardware version", Kind: "text"},
-			{Name: "firmware_version", Label: "Firmware version", Kind: "text",
-				Hint: "Leave empty if you do not know it: the dashboard lists the device as unknown."},
+			{
+				Name: "firmware_version", Label: "Firmware version", Kind: "text",
+				Hint: "Leave empty if you do not know it: the dashboard lists the device as unknown.",
+			},
 			{Name: "serial", Label: "Serial number", Kind: "text"},
 		}},
 		{Legend: "Risk and updates", Fields: []fieldSpec{
 			{Name: "category", Label: "Category", Kind: "select", Options: enumOptions(firmward.Categories, "")},
-			{Name: "criticality", Label: "Criticality", Kind: "select", Options: enumOptions(firmward.Criticalities, ""),
-				Hint: "How much harm a compromise or an outage would do."},
-			{Name: "exposure", Label: "Exposure", Kind: "select", Options: enumOptions(firmward.Exposures, ""),
-				Hint: "How easily an attacker can reach it."},
-			{Name: "update_mechanism", Label: "Update mechanism", Kind: "select", Options: enumOptions(firmward.UpdateMechanisms, "Unknown"),
-				Hint: "How new firmware gets onto the device."},
+			{
+				Name: "criticality", Label: "Criticality", Kind: "select", Options: enumOptions(firmward.Criticalities, ""),
+				Hint: "How much harm a compromise or an outage would do.",
+			},
+			{
+				Name: "exposure", Label: "Exposure", Kind: "select", Options: enumOptions(firmward.Exposures, ""),
+				Hint: "How easily an attacker can reach it.",
+			},
+			{
+				Name: "update_mechanism", Label: "Update mechanism", Kind: "select", Options: enumOptions(firmward.UpdateMechanisms, "Unknown"),
+				Hint: "How new firmware gets onto the device.",
+			},
 			{Name: "auto_update", Label: "Installs updates by itself", Kind: "select", Options: enumOptions(firmward.AutoUpdates, "")},
 			{Name: "eol_date", Label: "End of support", Kind: "date", Hint: "The day the vendor stops shipping fixes."},
-			{Name: "cpe", Label: "CPE name", Kind: "text", Wide: true, Placeholder: "cpe:2.3:o:vendor:product:1.0:*:*:*:*:*:*:*",
-				Hint: "CPE 2.3 name, used to match published vulnerabilities."},
+			{
+				Name: "cpe", Label: "CPE name", Kind: "text", Wide: true, Placeholder: "cpe:2.3:o:vendor:product:1.0:*:*:*:*:*:*:*",
+				Hint: "CPE 2.3 name, used to match published vulnerabilities.",
+			},
 		}},
 		{Legend: "Network", Fields: []fieldSpec{
-			{Name: "macs", Label: "MAC addresses", Kind: "textarea", Placeholder: "aa:bb:cc:dd:ee:ff",
-				Hint: "One per line, or separated by ;"},
-			{Name: "ips", Label: "IP addresses", Kind: "textarea", Placeholder: "192.168.1.20",
-				Hint: "One per line, or separated by ;"},
+			{
+				Name: "macs", Label: "MAC addresses", Kind: "textarea", Placeholder: "aa:bb:cc:dd:ee:ff",
+				Hint: "One per line, or separated by ;",
+			},
+			{
+				Name: "ips", Label: "IP addresses", Kind: "textarea", Placeholder: "192.168.1.20",
+				Hint: "One per line, or separated by ;",
+			},
 			{Name: "segment", Label: "Network segment", Kind: "text", Placeholder: "IoT VLAN"},
 		}},
 		{Legend: "Place and ownership", Fields: []fieldSpec{
@@ -97,8 +111,10 @@ func deviceFormSpec() []fieldsetSpec {
 			{Name: "replacement_cost", Label: "Replacement cost", Kind: "number", Placeholder: "0.00"},
 		}},
 		{Legend: "Tags and notes", Fields: []fieldSpec{
-			{Name: "tags", Label: "Tags", Kind: "text", Wide: true, Placeholder: "kitchen; wifi",
-				Hint: "Separated by ; — letters, digits and - _ . : / only."},
+			{
+				Name: "tags", Label: "Tags", Kind: "text", Wide: true, Placeholder: "kitchen; wifi",
+				Hint: "Separated by ; — letters, digits and - _ . : / only.",
+			},
 			{Name: "notes", Label: "Notes", Kind: "textarea", Wide: true},
 		}},
 	}

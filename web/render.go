@@ -77,7 +77,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, s *session, sta
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		w.Write(buf.Bytes())
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			h.log.DebugContext(r.Context(), "web: writing page", "page", name, "err", err) // the browser went away
+		}
 	}
 }
 

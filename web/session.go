@@ -108,7 +108,13 @@ func (h *Handler) post(need firmward.Role, limit int64, fn pageFunc) http.Handle
 			return
 		}
 		if r.MultipartForm != nil {
-			defer r.MultipartForm.RemoveAll()
+			// The server removes upload files only for the request it made,
+			// not for the copy carrying the actor.
+			defer func() {
+				if err := r.MultipartForm.RemoveAll(); err != nil {
+					h.log.WarnContext(r.Context(), "web: removing upload files", "err", err)
+				}
+			}()
 		}
 		if !sameToken(r.PostFormValue("csrf"), s.csrf) {
 			h.log.WarnContext(r.Context(), "web: bad CSRF token", "path", r.URL.Path, "token", s.token.ID)
@@ -129,7 +135,7 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request, s *session, 
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	var err error
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
-		err = r.ParseMultipartForm(8 << 20)
+		err = r.ParseMultipartForm(8 << 20) //nolint:gosec // G120: the body is limited by MaxBytesReader above
 	} else {
 		err = r.ParseForm()
 	}
@@ -191,7 +197,7 @@ func localPath(next string) bool {
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure is Config.SecureCookies, off for plain-HTTP home installs
 		Name:     name,
 		Value:    value,
 		Path:     "/",
@@ -218,7 +224,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		next = "/"
 	}
 	if _, err := h.currentSession(r); err == nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther) //nolint:gosec // G710: next passed localPath
 		return
 	}
 	h.renderLogin(w, r, http.StatusOK, next, "")
@@ -274,6 +280,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, nil, fmt.Errorf("authenticating: %w", err))
 		return
 	}
+	if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
+		// Signing in again replaces the session this browser had.
+		if err := h.sessions.DeleteSession(ctx, old.Value); err != nil {
+			h.log.WarnContext(ctx, "web: ending the previous session", "err", err)
+		}
+	}
 	sess, sessSecret, err := h.sessions.CreateSession(ctx, tok.ID, sessionTTL)
 	if err != nil {
 		h.serverError(w, r, nil, fmt.Errorf("creating session: %w", err))
@@ -292,7 +304,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, sessionCookie, sessSecret, maxAge)
 	h.clearCookie(w, loginCookie)
 	h.log.InfoContext(ctx, "web: signed in", "token", tok.ID, "name", tok.Name)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther) //nolint:gosec // G710: next passed localPath
 }
 
 // logoutPage asks for confirmation, for browsers that reach /logout by a

@@ -41,7 +41,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	e := &env{
 		t:        t,
 		devices:  sqlstore.NewDeviceService(db),
@@ -101,8 +105,8 @@ func (b *browser) do(req *http.Request) page {
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close() //nolint:errcheck // read to the end
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
@@ -138,13 +142,22 @@ func (b *browser) postFile(path string, fields map[string]string, fileName, cont
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, v := range fields {
-		mw.WriteField(k, v)
+		if err := mw.WriteField(k, v); err != nil {
+			b.e.t.Fatal(err)
+		}
 	}
 	if fileName != "" {
-		fw, _ := mw.CreateFormFile("file", fileName)
-		io.WriteString(fw, content)
+		fw, err := mw.CreateFormFile("file", fileName)
+		if err != nil {
+			b.e.t.Fatal(err)
+		}
+		if _, err := io.WriteString(fw, content); err != nil {
+			b.e.t.Fatal(err)
+		}
 	}
-	mw.Close()
+	if err := mw.Close(); err != nil {
+		b.e.t.Fatal(err)
+	}
 	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return b.do(req)

@@ -52,7 +52,7 @@ func runAuditList(ctx context.Context, a *app, args []string) error {
 	}
 	t.flush()
 	if next != "" {
-		fmt.Fprintf(a.stderr, "more with --cursor %s\n", next)
+		a.eprintf("more with --cursor %s\n", next)
 	}
 	return nil
 }
@@ -75,10 +75,10 @@ func runAuditVerify(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	} else if rep.OK {
-		fmt.Fprintf(a.stdout, "OK: the audit trail is intact (%d events verified)\n", rep.Checked)
+		a.printf("OK: the audit trail is intact (%d events verified)\n", rep.Checked)
 	} else {
-		fmt.Fprintf(a.stdout, "BROKEN: audit event %d: %s\n", rep.BrokenSeq, rep.Reason)
-		fmt.Fprintf(a.stdout, "%d events before it verified. Someone changed the database outside firmward: restore it from a backup and investigate.\n", rep.Checked)
+		a.printf("BROKEN: audit event %d: %s\n", rep.BrokenSeq, rep.Reason)
+		a.printf("%d events before it verified. Someone changed the database outside firmward: restore it from a backup and investigate.\n", rep.Checked)
 	}
 	if !rep.OK {
 		return exitError{code: exitFailure}

@@ -77,60 +77,84 @@ var commandGroups = []struct {
 // the help command refers back to the table.
 func commands() []command {
 	return []command{
-		{name: "serve", args: "[--addr 127.0.0.1:8080] [--data ./firmward-data] [--db URL]",
+		{
+			name: "serve", args: "[--addr 127.0.0.1:8080] [--data ./firmward-data] [--db URL]",
 			summary: "run the server: REST API, web UI, /healthz and /metrics",
 			help: "Run the firmward server. On first start it creates an admin API token, prints it once and saves it\n" +
 				"to DATA/admin-token (mode 0600). The database is the SQLite file DATA/firmward.db unless --db names\n" +
 				"another file or a postgres:// URL. SIGINT or SIGTERM stops it gracefully: requests in flight finish.",
-			run: runServe},
-		{name: "device add", args: "--name NAME [--manufacturer M] [--model M] [--mac MAC]... [flags]",
+			run: runServe,
+		},
+		{
+			name: "device add", args: "--name NAME [--manufacturer M] [--model M] [--mac MAC]... [flags]",
 			summary: "add a device to the inventory",
 			help:    "Add one device. --mac, --ip and --tag may be repeated (or hold values separated by commas).",
-			run:     runDeviceAdd},
-		{name: "device list", args: "[--category C] [--q TEXT] [--missing firmware_version] [--all] [flags]",
+			run:     runDeviceAdd,
+		},
+		{
+			name: "device list", args: "[--category C] [--q TEXT] [--missing firmware_version] [--all] [flags]",
 			summary: "list devices, with filters",
 			help:    "List devices, oldest first, one page at a time (--limit, --cursor), or every page with --all.",
-			run:     runDeviceList},
-		{name: "device show", args: "ID", summary: "show every field of one device",
-			help: "Show one device.", run: runDeviceShow},
-		{name: "device edit", args: "ID --FIELD VALUE...", summary: "change fields of a device",
+			run:     runDeviceList,
+		},
+		{
+			name: "device show", args: "ID", summary: "show every field of one device",
+			help: "Show one device.", run: runDeviceShow,
+		},
+		{
+			name: "device edit", args: "ID --FIELD VALUE...", summary: "change fields of a device",
 			help: "Change the fields given as flags; the others stay as they are. A list flag (--mac, --ip, --tag)\n" +
 				"replaces the whole list; --tag= (empty) clears it.",
-			run: runDeviceEdit},
+			run: runDeviceEdit,
+		},
 		{name: "device rm", args: "ID", summary: "delete a device", help: "Delete a device.", run: runDeviceRm},
-		{name: "device import", args: "FILE [--dry-run] [--format csv|json]",
+		{
+			name: "device import", args: "FILE [--dry-run] [--format csv|json]",
 			summary: "import devices from a CSV or JSON file",
 			help: "Import an inventory file: all rows or none. The format comes from --format, else from the file's\n" +
 				"extension. FILE - reads standard input. With --dry-run the server checks every row and stores\n" +
 				"nothing. When rows are bad, every problem is listed with its line and column.\n" +
 				"CSV columns: " + strings.Join(inventory.Columns, ", ") + ".",
-			run: runDeviceImport},
-		{name: "device export", args: "[--format csv|json] [-o FILE]",
+			run: runDeviceImport,
+		},
+		{
+			name: "device export", args: "[--format csv|json] [-o FILE]",
 			summary: "export every device as CSV or JSON",
 			help:    "Write the whole inventory to standard output or to FILE (-o). The format comes from --format, else\nfrom FILE's extension, else CSV. What export writes, import reads back.",
-			run:     runDeviceExport},
-		{name: "seed home", args: "", summary: "load a sample home inventory (about 20 devices)",
+			run:     runDeviceExport,
+		},
+		{
+			name: "seed home", args: "", summary: "load a sample home inventory (about 20 devices)",
 			help: "Generate the inventory of a typical home (router, mesh Wi-Fi, cameras, lock, thermostat, …) and\nimport it through the API.",
-			run:  runSeedHome},
-		{name: "seed enterprise", args: "[--count 2000] [--site NAME]",
+			run:  runSeedHome,
+		},
+		{
+			name: "seed enterprise", args: "[--count 2000] [--site NAME]",
 			summary: "load a sample hospital campus inventory",
 			help: "Generate the inventory of a hospital campus (cameras, access points, switches, printers, HVAC and\n" +
 				"badge controllers, infusion pumps, PLCs, sensors) and import it through the API. The same --site\n" +
 				"always gives the same devices.",
-			run: runSeedEnterprise},
-		{name: "token create", args: "--name NAME [--role viewer|operator|admin]",
+			run: runSeedEnterprise,
+		},
+		{
+			name: "token create", args: "--name NAME [--role viewer|operator|admin]",
 			summary: "create an API token (the secret is shown once)",
 			help:    "Create an API token. Roles: viewer reads, operator changes the inventory, admin also manages tokens.",
-			run:     runTokenCreate},
+			run:     runTokenCreate,
+		},
 		{name: "token list", args: "", summary: "list API tokens", help: "List every API token, revoked ones included.", run: runTokenList},
 		{name: "token revoke", args: "ID", summary: "revoke an API token", help: "Revoke an API token: it stops working at once.", run: runTokenRevoke},
-		{name: "audit list", args: "[--object-type device] [--object-id ID] [--action A] [--limit N]",
+		{
+			name: "audit list", args: "[--object-type device] [--object-id ID] [--action A] [--limit N]",
 			summary: "list audit events, newest first",
 			help:    "List the audit trail: who changed what, when.",
-			run:     runAuditList},
-		{name: "audit verify", args: "", summary: "verify the audit trail's hash chain",
+			run:     runAuditList,
+		},
+		{
+			name: "audit verify", args: "", summary: "verify the audit trail's hash chain",
 			help: "Check that no audit event was edited, deleted or reordered. Exits 1 when the chain is broken.",
-			run:  runAuditVerify},
+			run:  runAuditVerify,
+		},
 		{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		{name: "version", args: "", summary: "print the version", run: runVersion},
 	}
@@ -249,9 +273,9 @@ func newFlags(name string) *flag.FlagSet {
 // parse parses the arguments of the command called name: it applies the
 // environment twins of the command's own flags, adds the client flags when
 // client is set, parses flags wherever they stand among the arguments
-// ("device show 3 --json") and checks that there are between min and max
+// ("device show 3 --json") and checks that there are between minArgs and maxArgs
 // positional arguments. It returns those arguments.
-func (a *app) parse(fs *flag.FlagSet, name string, args []string, client bool, min, max int) ([]string, error) {
+func (a *app) parse(fs *flag.FlagSet, name string, args []string, client bool, minArgs, maxArgs int) ([]string, error) {
 	if err := applyEnv(fs, a.getenv); err != nil {
 		return nil, usageError{cmd: name, msg: err.Error()}
 	}
@@ -267,11 +291,11 @@ func (a *app) parse(fs *flag.FlagSet, name string, args []string, client bool, m
 		return nil, usageError{cmd: name, msg: err.Error()}
 	}
 	switch {
-	case len(pos) < min:
+	case len(pos) < minArgs:
 		c, _ := findCommand(name)
 		return nil, usageError{cmd: name, msg: fmt.Sprintf("missing argument: firmward %s %s", name, c.args)}
-	case len(pos) > max:
-		return nil, usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", pos[max])}
+	case len(pos) > maxArgs:
+		return nil, usageError{cmd: name, msg: fmt.Sprintf("unexpected argument %q", pos[maxArgs])}
 	}
 	return pos, nil
 }
@@ -377,7 +401,7 @@ func (a *app) exit(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		prog := strings.TrimSpace("firmward " + ue.cmd)
-		fmt.Fprintf(a.stderr, "%s: %s\nRun '%s -h' for usage.\n", prog, ue.msg, prog)
+		a.eprintf("%s: %s\nRun '%s -h' for usage.\n", prog, ue.msg, prog)
 		return exitUsage
 	case errors.As(err, &ee):
 		return ee.code
@@ -390,7 +414,7 @@ func (a *app) exit(err error) int {
 			"message": errorText(err),
 			"details": firmward.ErrorDetails(err),
 		}})
-		fmt.Fprintf(a.stderr, "firmward: %s\n", errorText(err))
+		a.eprintf("firmward: %s\n", errorText(err))
 		return exitFailure
 	}
 	a.printError(err)
@@ -409,21 +433,21 @@ func errorText(err error) string {
 
 // printError prints err, what to do about it, and its details as a table.
 func (a *app) printError(err error) {
-	fmt.Fprintf(a.stderr, "firmward: %s\n", errorText(err))
+	a.eprintf("firmward: %s\n", errorText(err))
 	switch firmward.ErrorCode(err) {
 	case firmward.EUNAUTHORIZED:
-		fmt.Fprintf(a.stderr, "The server refused the token. Pass a valid one with --token or FIRMWARD_TOKEN; the first admin token is in %s.\n",
+		a.eprintf("The server refused the token. Pass a valid one with --token or FIRMWARD_TOKEN; the first admin token is in %s.\n",
 			filepath.Join(defaultDataDir, tokenFileName))
 	case firmward.EFORBIDDEN:
-		fmt.Fprintln(a.stderr, "This token's role does not allow that. Ask an admin for a token with a stronger role (firmward token create --role operator).")
+		a.eprintf("This token's role does not allow that. Ask an admin for a token with a stronger role (firmward token create --role operator).\n")
 	}
 	if details := firmward.ErrorDetails(err); len(details) > 0 {
-		fmt.Fprintln(a.stderr)
+		a.eprintf("\n")
 		printDetails(a.stderr, details)
 	}
 	var he hintError
 	if errors.As(err, &he) {
-		fmt.Fprintf(a.stderr, "\n%s\n", he.hint)
+		a.eprintf("\n%s\n", he.hint)
 	}
 }
 
@@ -516,7 +540,7 @@ func runHelp(_ context.Context, a *app, args []string) error {
 	name := strings.Join(args, " ")
 	if c, ok := findCommand(name); ok {
 		if c.name == "help" || c.name == "version" {
-			fmt.Fprintf(a.stdout, "Usage: firmward %s %s\n\n%s.\n", c.name, c.args, c.summary)
+			a.printf("Usage: firmward %s %s\n\n%s.\n", c.name, c.args, c.summary)
 			return nil
 		}
 		// Running the command with -h prints its usage with its flags.
@@ -534,7 +558,7 @@ func runVersion(_ context.Context, a *app, args []string) error {
 	if _, err := a.parse(fs, "version", args, false, 0, 0); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout, "firmward "+version())
+	a.printf("firmward %s\n", version())
 	return nil
 }
 
@@ -565,24 +589,31 @@ func version() string {
 	return v + " " + bi.GoVersion
 }
 
+// printf writes command output to stdout, eprintf messages to stderr.
+// Write errors are ignored on purpose: when the terminal or pipe is gone,
+// there is nobody left to tell.
+func (a *app) printf(format string, args ...any)  { _, _ = fmt.Fprintf(a.stdout, format, args...) }
+func (a *app) eprintf(format string, args ...any) { _, _ = fmt.Fprintf(a.stderr, format, args...) }
+
 // usage prints the overview of every command.
 func (a *app) usage(w io.Writer) {
-	fmt.Fprint(w, `firmward keeps connected devices patched: inventory, vulnerabilities, rollouts.
+	var b strings.Builder
+	b.WriteString(`firmward keeps connected devices patched: inventory, vulnerabilities, rollouts.
 
 Usage:
   firmward serve [--addr 127.0.0.1:8080] [--data ./firmward-data] [--db URL]
   firmward [client flags] COMMAND [arguments] [flags]
 `)
 	for _, g := range commandGroups {
-		fmt.Fprintf(w, "\n%s:\n", g.title)
+		fmt.Fprintf(&b, "\n%s:\n", g.title)
 		for _, name := range g.names {
 			c, _ := findCommand(name)
-			fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+			fmt.Fprintf(&b, "  %-17s %s\n", c.name, c.summary)
 		}
 	}
-	fmt.Fprint(w, `
+	b.WriteString(`
 Client flags (for every command that talks to a server):
-  --server URL    the server (default `+defaultServer+`)
+  --server URL    the server (default ` + defaultServer + `)
   --token TOKEN   API token (default: FIRMWARD_TOKEN, then ./firmward-data/admin-token)
   --json          print JSON instead of tables
 
@@ -592,26 +623,30 @@ Every flag has an environment twin: --update-mechanism is FIRMWARD_UPDATE_MECHAN
 Run 'firmward COMMAND -h' for the flags of a command.
 Exit status: 0 success, 1 failure, 2 usage error.
 `)
+	_, _ = io.WriteString(w, b.String())
 }
 
 func (a *app) groupUsage(w io.Writer, group string, cmds []command) {
-	fmt.Fprintf(w, "Usage: firmward %s SUBCOMMAND [arguments] [flags]\n\nSubcommands:\n", group)
-	t := newTable(w)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: firmward %s SUBCOMMAND [arguments] [flags]\n\nSubcommands:\n", group)
+	t := newTable(&b)
 	for _, c := range cmds {
 		t.row("  "+c.name, c.summary)
 	}
 	t.flush()
-	fmt.Fprintf(w, "\nRun 'firmward %s SUBCOMMAND -h' for its flags.\n", group)
+	fmt.Fprintf(&b, "\nRun 'firmward %s SUBCOMMAND -h' for its flags.\n", group)
+	_, _ = io.WriteString(w, b.String())
 }
 
 // commandUsage prints the usage of one command with its flags.
 func (a *app) commandUsage(w io.Writer, name string, fs *flag.FlagSet) {
+	var b strings.Builder
 	c, _ := findCommand(name)
-	fmt.Fprintf(w, "Usage: firmward %s %s\n\n", c.name, c.args)
+	fmt.Fprintf(&b, "Usage: firmward %s %s\n\n", c.name, c.args)
 	if c.help != "" {
-		fmt.Fprintf(w, "%s\n\n", c.help)
+		fmt.Fprintf(&b, "%s\n\n", c.help)
 	}
-	fmt.Fprintln(w, "Flags:")
+	b.WriteString("Flags:\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		typ, usage := flag.UnquoteUsage(f)
 		dash := "--"
@@ -622,13 +657,14 @@ func (a *app) commandUsage(w io.Writer, name string, fs *flag.FlagSet) {
 		if typ != "" {
 			line += " " + typ
 		}
-		fmt.Fprintln(w, line)
+		b.WriteString(line + "\n")
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.Name != "token" {
 			usage += fmt.Sprintf(" (default %s)", f.DefValue)
 		}
 		if len(f.Name) > 1 {
 			usage += " [$" + envName(f.Name) + "]"
 		}
-		fmt.Fprintf(w, "      %s\n", usage)
+		fmt.Fprintf(&b, "      %s\n", usage)
 	})
+	_, _ = io.WriteString(w, b.String())
 }

@@ -151,14 +151,14 @@ func runDeviceAdd(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, d)
 	}
-	fmt.Fprintf(a.stdout, "added device %d %q\n", d.ID, d.Name)
-	hintUnknowns(a.stdout, d)
+	a.printf("added device %d %q\n", d.ID, d.Name)
+	a.hintUnknowns(d)
 	return nil
 }
 
 // hintUnknowns says which fields that matter for patching are unknown, and
 // how to set them.
-func hintUnknowns(w io.Writer, d *firmward.Device) {
+func (a *app) hintUnknowns(d *firmward.Device) {
 	var fields, flags []string
 	if d.FirmwareVersion == "" {
 		fields, flags = append(fields, "firmware version"), append(flags, "--firmware-version VERSION")
@@ -173,7 +173,7 @@ func hintUnknowns(w io.Writer, d *firmward.Device) {
 	if len(fields) > 1 {
 		verb = "are"
 	}
-	fmt.Fprintf(w, "Its %s %s unknown, which counts as unprotected. Set with:\n  firmward device edit %d %s\n",
+	a.printf("Its %s %s unknown, which counts as unprotected. Set with:\n  firmward device edit %d %s\n",
 		strings.Join(fields, " and "), verb, d.ID, strings.Join(flags, " "))
 }
 
@@ -249,13 +249,13 @@ func runDeviceList(ctx context.Context, a *app, args []string) error {
 	if len(devices) == 1 {
 		plural = ""
 	}
-	fmt.Fprintf(a.stderr, "%d device%s", len(devices), plural)
+	a.eprintf("%d device%s", len(devices), plural)
 	if q.Cursor != "" {
-		fmt.Fprintf(a.stderr, "; more with --cursor %s (or --all)", q.Cursor)
+		a.eprintf("; more with --cursor %s (or --all)", q.Cursor)
 	}
-	fmt.Fprintln(a.stderr)
+	a.eprintf("\n")
 	if len(devices) == 0 && q == (httpapi.DeviceQuery{}) {
-		fmt.Fprintln(a.stderr, "The inventory is empty: add devices with `firmward device add`, `firmward device import FILE`, or try `firmward seed home`.")
+		a.eprintf("The inventory is empty: add devices with `firmward device add`, `firmward device import FILE`, or try `firmward seed home`.\n")
 	}
 	return nil
 }
@@ -362,7 +362,7 @@ func runDeviceEdit(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, d)
 	}
-	fmt.Fprintf(a.stdout, "updated device %d %q\n", d.ID, d.Name)
+	a.printf("updated device %d %q\n", d.ID, d.Name)
 	return nil
 }
 
@@ -377,7 +377,7 @@ func runDeviceRm(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, map[string]any{"deleted": id})
 	}
-	fmt.Fprintf(a.stdout, "deleted device %d\n", id)
+	a.printf("deleted device %d\n", id)
 	return nil
 }
 
@@ -415,7 +415,7 @@ func runDeviceImport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var in io.Reader = a.stdin
+	in := a.stdin
 	var size int64
 	label := "stdin"
 	if path != "-" {
@@ -423,7 +423,7 @@ func runDeviceImport(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return fmt.Errorf("opening the import file: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
@@ -452,10 +452,10 @@ func (a *app) importDevices(ctx context.Context, c *httpapi.Client, format, labe
 		return writeJSON(a.stdout, res)
 	}
 	if res.DryRun {
-		fmt.Fprintf(a.stdout, "dry run: all %d devices are valid; nothing was stored\n", res.Created)
+		a.printf("dry run: all %d devices are valid; nothing was stored\n", res.Created)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "imported %d devices\n", res.Created)
+	a.printf("imported %d devices\n", res.Created)
 	return nil
 }
 
@@ -493,7 +493,7 @@ func runDeviceExport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating the export file: %w", err)
 	}
-	defer os.Remove(f.Name()) // after a successful rename this fails harmlessly
+	defer func() { _ = os.Remove(f.Name()) }() // after a successful rename this fails harmlessly
 	err = c.ExportDevices(ctx, format, f)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing %s: %w", output, cerr)
@@ -507,6 +507,6 @@ func runDeviceExport(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, map[string]any{"file": output, "format": format})
 	}
-	fmt.Fprintf(a.stderr, "exported the inventory to %s (%s)\n", output, format)
+	a.eprintf("exported the inventory to %s (%s)\n", output, format)
 	return nil
 }

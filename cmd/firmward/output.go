@@ -23,7 +23,7 @@ func (t *table) row(cells ...string) {
 	for i, c := range cells {
 		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
 	}
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+	_, _ = fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
 
 func (t *table) flush() { _ = t.tw.Flush() }

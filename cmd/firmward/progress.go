@@ -80,7 +80,7 @@ func (p *progress) percent() int {
 func (p *progress) draw() {
 	p.drawn = true
 	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r%s  %s sent   ", p.label, formatBytes(p.done))
+		_, _ = fmt.Fprintf(p.w, "\r%s  %s sent   ", p.label, formatBytes(p.done))
 		return
 	}
 	pct := p.percent()
@@ -89,7 +89,7 @@ func (p *progress) draw() {
 	if full > 0 && full < barWidth {
 		bar = bar[:full-1] + ">" + bar[full:]
 	}
-	fmt.Fprintf(p.w, "\r%s [%s] %3d%%  %s / %s   ", p.label, bar, pct, formatBytes(p.done), formatBytes(p.total))
+	_, _ = fmt.Fprintf(p.w, "\r%s [%s] %3d%%  %s / %s   ", p.label, bar, pct, formatBytes(p.done), formatBytes(p.total))
 }
 
 // finish draws the final state and ends the line, if anything was drawn.
@@ -98,7 +98,7 @@ func (p *progress) finish() {
 		return
 	}
 	p.draw()
-	fmt.Fprintln(p.w)
+	_, _ = fmt.Fprintln(p.w)
 }
 
 // formatBytes formats a size as 512 B, 1.5 kB, 2.0 MB.

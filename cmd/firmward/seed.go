@@ -50,7 +50,7 @@ func runSeedEnterprise(ctx context.Context, a *app, args []string) error {
 	// same devices, and two sites get different MAC addresses.
 	h := fnv.New64a()
 	_, _ = io.WriteString(h, site)
-	rnd := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+	rnd := rand.New(rand.NewPCG(h.Sum64(), 0x5eed)) // #nosec G404 -- sample data, not a secret
 	return a.seed(ctx, seed.Enterprise(count, site, rnd), "a sample hospital campus", site, dryRun)
 }
 
@@ -98,11 +98,11 @@ func (a *app) seed(ctx context.Context, devices []firmward.Device, what, site st
 		return writeJSON(a.stdout, sum)
 	}
 	if dryRun {
-		fmt.Fprintf(a.stdout, "dry run: the %d devices of %s are valid; nothing was stored\n", sum.Created, what)
+		a.printf("dry run: the %d devices of %s are valid; nothing was stored\n", sum.Created, what)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "created %d devices of %s (site %q)\n\n", sum.Created, what, site)
-	fmt.Fprintf(a.stdout, "Next:\n")
+	a.printf("created %d devices of %s (site %q)\n\n", sum.Created, what, site)
+	a.printf("Next:\n")
 	t := newTable(a.stdout)
 	t.row("  "+a.server+"/", "the dashboard (sign in with your API token)")
 	t.row("  firmward device list --site '"+site+"'", "the devices")

@@ -176,7 +176,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
 
-	fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
+	_, _ = fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
 	m.logger.Info("serving", slog.String("url", m.URL()), slog.String("database", db.Dialect()), slog.String("data", m.DataDir))
 	return nil
 }
@@ -211,10 +211,10 @@ func (m *Main) bootstrapToken(ctx context.Context, tokens firmward.TokenService)
 	path := filepath.Join(m.DataDir, tokenFileName)
 	if err := writePrivateFile(path, []byte(secret+"\n")); err != nil {
 		m.logger.Error("cannot save the admin token; copy it from the line above", slog.String("file", path), slog.Any("err", err))
-		fmt.Fprintf(m.Stdout, "admin token (shown once, NOT saved: %v): %s\n", err, secret)
+		_, _ = fmt.Fprintf(m.Stdout, "admin token (shown once, NOT saved: %v): %s\n", err, secret)
 		return nil
 	}
-	fmt.Fprintf(m.Stdout, "admin token (shown once, also saved to %s): %s\n", path, secret)
+	_, _ = fmt.Fprintf(m.Stdout, "admin token (shown once, also saved to %s): %s\n", path, secret)
 	m.logger.Info("created the first admin token", slog.Int64("token", tok.ID), slog.String("file", path))
 	return nil
 }
@@ -226,16 +226,15 @@ func writePrivateFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	defer func() { _ = os.Remove(f.Name()) }() // fails harmlessly after the rename
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	return os.Rename(f.Name(), path)

@@ -47,18 +47,20 @@ func TestServeFirstStart(t *testing.T) {
 		t.Errorf("no SQLite database in the data directory: %v", err)
 	}
 
-	// /healthz, /metrics (with the database collector) and the API work.
+	// /healthz, /metrics (with the database collector), the API and the web
+	// UI answer.
 	for path, want := range map[string]string{
 		"/healthz":             "ok",
 		"/metrics":             `go_sql_open_connections{db_name="sqlite"}`,
 		"/api/v1/openapi.json": `"openapi"`,
+		"/login":               "Sign in to firmward", // the web UI is mounted
 	} {
 		resp, err := http.Get(s.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("GET %s: %s, body lacks %q:\n%.500s", path, resp.Status, want, body)
 		}
@@ -191,8 +193,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/devices/import?format=csv HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+	defer func() { _ = conn.Close() }()
+	_, _ = fmt.Fprintf(conn, "POST /api/v1/devices/import?format=csv HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
 		"Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", addr, s.Token, body.Len(), first)
 	time.Sleep(100 * time.Millisecond) // the server reads the headers and starts the handler
 
@@ -206,7 +208,7 @@ func TestGracefulShutdown(t *testing.T) {
 		if err != nil {
 			break
 		}
-		c.Close()
+		_ = c.Close()
 		if time.Now().After(deadline) {
 			t.Fatal("the server still accepts connections after the signal")
 		}
@@ -226,7 +228,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no response to the request in flight: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var res firmward.ImportResult
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK || res.Created != rows {
 		t.Fatalf("import in flight: %s, %+v, %v", resp.Status, res, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -37,12 +36,12 @@ func runTokenCreate(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, httpapi.TokenCreated{Token: tok, Secret: secret})
 	}
-	fmt.Fprintf(a.stdout, "created token %d %q with role %s\n\n", tok.ID, tok.Name, tok.Role)
-	fmt.Fprintf(a.stdout, "  %s\n\n", secret)
-	fmt.Fprintf(a.stdout, "This is the only time the secret is shown: store it now (a password manager, a CI secret).\n")
-	fmt.Fprintf(a.stdout, "Use it with:  export FIRMWARD_TOKEN=%s\n", secret)
-	fmt.Fprintf(a.stdout, "         or:  firmward --token %s device list\n", secret)
-	fmt.Fprintf(a.stdout, "Revoke it with: firmward token revoke %d\n", tok.ID)
+	a.printf("created token %d %q with role %s\n\n", tok.ID, tok.Name, tok.Role)
+	a.printf("  %s\n\n", secret)
+	a.printf("This is the only time the secret is shown: store it now (a password manager, a CI secret).\n")
+	a.printf("Use it with:  export FIRMWARD_TOKEN=%s\n", secret)
+	a.printf("         or:  firmward --token %s device list\n", secret)
+	a.printf("Revoke it with: firmward token revoke %d\n", tok.ID)
 	return nil
 }
 
@@ -102,6 +101,6 @@ func runTokenRevoke(ctx context.Context, a *app, args []string) error {
 	if a.json {
 		return writeJSON(a.stdout, map[string]any{"revoked": id})
 	}
-	fmt.Fprintf(a.stdout, "revoked token %d: it no longer works\n", id)
+	a.printf("revoked token %d: it no longer works\n", id)
 	return nil
 }

@@ -114,7 +114,9 @@ func TestAuditCommands(t *testing.T) {
 	if _, err := db.SQL().Exec("UPDATE audit_events SET actor = 'token:9(mallory)' WHERE seq = 3"); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	r = s.fails(t, 1, "audit", "verify")
 	mustContain(t, "stdout", r.stdout, "BROKEN: audit event 3", "edited", "2 events before it verified")
 	r = s.fails(t, 1, "audit", "verify", "--json")
