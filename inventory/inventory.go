@@ -47,6 +47,21 @@ type errorReport struct {
 	details []firmward.ErrorDetail
 	rows    map[int]bool
 	more    int
+	macs    map[string]int // MAC → line that holds it
+}
+
+// checkMACs reports MACs that an earlier row of the same file already holds.
+func (r *errorReport) checkMACs(line int, field string, macs []string) {
+	if r.macs == nil {
+		r.macs = map[string]int{}
+	}
+	for _, m := range macs {
+		if first, ok := r.macs[m]; ok {
+			r.add(firmward.ErrorDetail{Line: line, Field: field, Value: m, Reason: fmt.Sprintf("MAC is already on line %d of this file; a MAC belongs to one device", first)})
+			continue
+		}
+		r.macs[m] = line
+	}
 }
 
 func (r *errorReport) add(d firmward.ErrorDetail) {
@@ -140,6 +155,7 @@ func ReadCSV(r io.Reader) ([]firmward.ImportRow, error) {
 		if err := d.Normalize(); err != nil {
 			rep.addDevice(line, columnNames(err))
 		}
+		rep.checkMACs(line, "mac", d.MACs)
 		rows = append(rows, firmward.ImportRow{Line: line, Device: d})
 	}
 	if err := rep.err("import"); err != nil {
@@ -366,6 +382,7 @@ func ReadJSON(r io.Reader) ([]firmward.ImportRow, error) {
 		if err := d.Normalize(); err != nil {
 			rep.addDevice(n, err)
 		}
+		rep.checkMACs(n, "macs", d.MACs)
 		rows = append(rows, firmward.ImportRow{Line: n, Device: d})
 	}
 	if err := rep.err("import"); err != nil {

@@ -95,6 +95,7 @@ func TestReadCSVErrors(t *testing.T) {
 			firmward.EINVALID,
 			[]string{"3:name", "3:category", "3:mac", "3:eol_date", "5:eol_date"},
 		},
+		{"duplicate MAC in file", "name,mac\na,aa-bb-cc-00-00-01\nb,\nc,AABB.CC00.0001;aa:bb:cc:00:00:02\n", firmward.EINVALID, []string{"4:mac"}},
 		{"wrong field count", "name,model\na,b,c\n", firmward.EINVALID, []string{"2:"}},
 		{"bad number", "name,replacement_cost\na,cheap\n", firmward.EINVALID, []string{"2:replacement_cost"}},
 		{"bad time", "name,last_seen\na,monday\n", firmward.EINVALID, []string{"2:last_seen"}},
