@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -54,27 +52,36 @@ type AuditEvent struct {
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // ComputeHash returns the hex SHA-256 over a canonical encoding of every
-// field of e but Hash.
+// field of e but Hash: each value length-prefixed ("len:value;"), so that no
+// two different events encode alike.
 func (e *AuditEvent) ComputeHash() string {
-	h := sha256.New()
-	write := func(s string) {
-		// Length-prefixed, so that no two different events encode alike.
-		_, _ = fmt.Fprintf(h, "%d:%s;", len(s), s) // hash.Hash writes never fail
-	}
-	write(strconv.FormatInt(e.Seq, 10))
-	write(e.Time.UTC().Format("2006-01-02T15:04:05.000000Z"))
-	write(e.Actor)
-	write(e.Action)
-	write(e.ObjectType)
-	write(e.ObjectID)
-	write(strconv.Itoa(len(e.Changes)))
+	size := 128 + len(e.Actor) + len(e.Action) + len(e.ObjectType) + len(e.ObjectID) + len(e.PrevHash)
 	for _, c := range e.Changes {
-		write(c.Field)
-		write(c.Old)
-		write(c.New)
+		size += 24 + len(c.Field) + len(c.Old) + len(c.New)
 	}
-	write(e.PrevHash)
-	return hex.EncodeToString(h.Sum(nil))
+	b := make([]byte, 0, size)
+	str := func(v string) {
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(b, ':')
+		b = append(b, v...)
+		b = append(b, ';')
+	}
+	var scratch [32]byte
+	str(string(strconv.AppendInt(scratch[:0], e.Seq, 10)))
+	str(string(e.Time.UTC().AppendFormat(scratch[:0], "2006-01-02T15:04:05.000000Z")))
+	str(e.Actor)
+	str(e.Action)
+	str(e.ObjectType)
+	str(e.ObjectID)
+	str(strconv.Itoa(len(e.Changes)))
+	for _, c := range e.Changes {
+		str(c.Field)
+		str(c.Old)
+		str(c.New)
+	}
+	str(e.PrevHash)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Seal sets e.Seq, e.PrevHash and e.Hash as the successor of prev (nil for
@@ -159,59 +166,60 @@ type AuditService interface {
 }
 
 // DiffDevices lists the fields that differ between old and new, by their
-// JSON names, ignoring ID and the timestamps the store keeps (created_at,
-// updated_at). A nil old lists every non-empty field of new (a creation); a
-// nil new lists every non-empty field of old (a deletion).
+// JSON names in field order, ignoring ID and the timestamps the store keeps
+// (created_at, updated_at). A nil old lists every non-empty field of new (a
+// creation); a nil new lists every non-empty field of old (a deletion).
+// Values are text: lists joined with ", ", times in RFC 3339, a zero
+// replacement cost as "".
 func DiffDevices(old, new *Device) []FieldChange {
-	var zero Device
-	if old == nil {
-		old = &zero
+	var o, n [deviceTextFields]string
+	if old != nil {
+		old.texts(&o)
 	}
-	if new == nil {
-		new = &zero
+	if new != nil {
+		new.texts(&n)
 	}
-	ov, nv := reflect.ValueOf(old).Elem(), reflect.ValueOf(new).Elem()
-	t := ov.Type()
 	var out []FieldChange
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		switch name {
-		case "id", "created_at", "updated_at", "-", "":
-			continue
-		}
-		o, n := fieldText(ov.Field(i)), fieldText(nv.Field(i))
-		if o != n {
-			out = append(out, FieldChange{Field: name, Old: o, New: n})
+	for i := range o {
+		if o[i] != n[i] {
+			if out == nil {
+				out = make([]FieldChange, 0, deviceTextFields)
+			}
+			out = append(out, FieldChange{Field: deviceFieldNames[i], Old: o[i], New: n[i]})
 		}
 	}
 	return out
 }
 
-// fieldText formats a Device field for the audit trail.
-func fieldText(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.String:
-		return v.String()
-	case reflect.Float64:
-		if v.Float() == 0 {
+// deviceFieldNames are the JSON names of the Device fields the audit trail
+// records, in struct order; texts fills their values in the same order.
+// A test checks that every other JSON field of Device is deliberately left
+// out.
+var deviceFieldNames = [...]string{
+	"name", "manufacturer", "model", "hardware_version", "firmware_version", "serial",
+	"category", "criticality", "exposure", "update_mechanism", "auto_update", "macs", "ips",
+	"site", "location", "owner", "segment", "cpe", "eol_date", "purchase_date",
+	"replacement_cost", "notes", "tags", "source", "first_seen", "last_seen",
+}
+
+const deviceTextFields = len(deviceFieldNames)
+
+func (d *Device) texts(t *[deviceTextFields]string) {
+	timeText := func(p *time.Time) string {
+		if p == nil {
 			return ""
 		}
-		return strconv.FormatFloat(v.Float(), 'f', -1, 64)
-	case reflect.Slice:
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = v.Index(i).String()
-		}
-		return strings.Join(parts, ", ")
-	case reflect.Pointer:
-		if v.IsNil() {
-			return ""
-		}
-		if t, ok := v.Interface().(*time.Time); ok {
-			return t.UTC().Format(time.RFC3339)
-		}
-		return fieldText(v.Elem())
+		return p.UTC().Format(time.RFC3339)
 	}
-	b, _ := json.Marshal(v.Interface())
-	return string(b)
+	cost := ""
+	if d.ReplacementCost != 0 {
+		cost = strconv.FormatFloat(d.ReplacementCost, 'f', -1, 64)
+	}
+	*t = [deviceTextFields]string{
+		d.Name, d.Manufacturer, d.Model, d.HardwareVersion, d.FirmwareVersion, d.Serial,
+		string(d.Category), string(d.Criticality), string(d.Exposure), string(d.UpdateMechanism),
+		string(d.AutoUpdate), strings.Join(d.MACs, ", "), strings.Join(d.IPs, ", "),
+		d.Site, d.Location, d.Owner, d.Segment, d.CPE, d.EOLDate, d.PurchaseDate,
+		cost, d.Notes, strings.Join(d.Tags, ", "), string(d.Source), timeText(d.FirstSeen), timeText(d.LastSeen),
+	}
 }

@@ -215,3 +215,37 @@ func TestDiffDevices(t *testing.T) {
 		t.Errorf("diff = %+v, want %+v", got, want)
 	}
 }
+
+// TestDiffDevicesCoversEveryField sets each Device field alone and checks
+// that DiffDevices names it: a new field must be added to the audit trail.
+func TestDiffDevicesCoversEveryField(t *testing.T) {
+	t.Parallel()
+	typ := reflect.TypeFor[firmward.Device]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "id", "created_at", "updated_at":
+			continue // kept by the store, not by people
+		}
+		var d firmward.Device
+		v := reflect.ValueOf(&d).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Float64:
+			v.SetFloat(1.5)
+		case reflect.Slice:
+			v.Set(reflect.ValueOf([]string{"x"}))
+		case reflect.Pointer:
+			now := time.Now()
+			v.Set(reflect.ValueOf(&now))
+		default:
+			t.Fatalf("field %s has kind %s: teach DiffDevices about it", f.Name, v.Kind())
+		}
+		got := firmward.DiffDevices(nil, &d)
+		if len(got) != 1 || got[0].Field != name || got[0].New == "" {
+			t.Errorf("field %s: DiffDevices = %+v, want one change of %q", f.Name, got, name)
+		}
+	}
+}

@@ -24,9 +24,6 @@ func NewAuditService(db *DB) *AuditService { return &AuditService{db: db} }
 
 const auditColumns = "seq, occurred_at, actor, action, object_type, object_id, changes, prev_hash, hash"
 
-// auditColumnCount is the number of columns in auditColumns.
-const auditColumnCount = 9
-
 // FindAuditEvents returns one page of events matching f in seq order
 // (newest first with f.Newest) and the cursor of the next page, 0 at the
 // end.
@@ -70,7 +67,7 @@ func (s *AuditService) FindAuditEvents(ctx context.Context, f firmward.AuditFilt
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing audit events: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []*firmward.AuditEvent
 	for rows.Next() {
 		e, err := scanAuditEvent(rows)
@@ -118,7 +115,7 @@ func (s *AuditService) VerifyAudit(ctx context.Context) (*firmward.AuditReport, 
 		if err != nil {
 			return fmt.Errorf("reading audit events: %w", err)
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		var chain firmward.AuditChain
 		for rows.Next() {
 			e, err := scanAuditEvent(rows)
@@ -288,54 +285,20 @@ func (h auditHead) store(ctx context.Context, tx conn) error {
 	return nil
 }
 
-// insertAuditEvents stores sealed events in multi-row batches; changes[i]
-// is the JSON of evs[i].Changes.
+// insertAuditEvents stores sealed events; changes[i] is the JSON of
+// evs[i].Changes.
 func insertAuditEvents(ctx context.Context, tx conn, evs []*firmward.AuditEvent, changes []string) error {
-	return insertBatches(ctx, tx, "audit_events", auditColumns, auditColumnCount, len(evs), func(i int, args []any) []any {
-		e := evs[i]
-		return append(args, e.Seq, micros(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, changes[i], e.PrevHash, e.Hash)
+	return insertRows(ctx, tx, "audit_events", auditColumnList, len(evs), func(i int, args []any) ([]any, error) {
+		return auditArgs(args, evs[i], changes[i]), nil
 	})
 }
 
-// insertBatches inserts n rows into table with multi-row INSERTs of at
-// most maxParams parameters; row(i, args) appends the values of row i.
-// Full batches reuse one prepared statement.
-func insertBatches(ctx context.Context, tx conn, table, columns string, cols, n int, row func(i int, args []any) []any) error {
-	if n == 0 {
-		return nil
-	}
-	per := min(maxParams/cols, 1000)
-	head := "INSERT INTO " + table + " (" + columns + ") VALUES "
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, min(n, per)*cols)
-	for start := 0; start < n; start += per {
-		end := min(start+per, n)
-		args = args[:0]
-		for i := start; i < end; i++ {
-			args = row(i, args)
-		}
-		var err error
-		if end-start == per && n > per {
-			if full == nil {
-				full, err = tx.prepare(ctx, head+placeholders(per, cols))
-				if err != nil {
-					return fmt.Errorf("preparing insert into %s: %w", table, err)
-				}
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.exec(ctx, head+placeholders(end-start, cols), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("inserting into %s: %w", table, err)
-		}
-	}
-	return nil
+// auditColumnList is auditColumns as a list.
+var auditColumnList = strings.Split(auditColumns, ", ")
+
+// auditArgs appends the values of auditColumns for a sealed event.
+func auditArgs(args []any, e *firmward.AuditEvent, changes string) []any {
+	return append(args, e.Seq, micros(e.Time), e.Actor, e.Action, e.ObjectType, e.ObjectID, changes, e.PrevHash, e.Hash)
 }
 
 // pageSize applies the default and maximum page size to a requested limit.

@@ -47,6 +47,8 @@ func runConformance(t *testing.T, b backend) {
 		{"AuditRecord", testAuditRecord},
 		{"AuditTamper", testAuditTamper},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"ConcurrentImports", testConcurrentImports},
+		{"MACRace", testMACRace},
 		{"Migrations", testMigrations},
 		{"ConcurrentOpen", testConcurrentOpen},
 		{"SchemaGolden", testSchemaGolden},
@@ -128,22 +130,22 @@ func testDeviceRoundTrip(t *testing.T, b backend) {
 	}
 
 	// A device with nothing optional set.
-	min := &firmward.Device{Name: "plug"}
-	if err := svc.CreateDevice(ctx, min); err != nil {
+	bare := &firmward.Device{Name: "plug"}
+	if err := svc.CreateDevice(ctx, bare); err != nil {
 		t.Fatal(err)
 	}
-	got, err = svc.FindDeviceByID(ctx, min.ID)
+	got, err = svc.FindDeviceByID(ctx, bare.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, min) {
-		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, min)
+	if !reflect.DeepEqual(got, bare) {
+		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, bare)
 	}
 	if got.Source != firmward.SourceManual || got.FirstSeen != nil || got.MACs != nil || got.Tags != nil {
 		t.Errorf("defaults: %+v", got)
 	}
-	if min.ID <= d.ID {
-		t.Errorf("IDs not increasing: %d then %d", d.ID, min.ID)
+	if bare.ID <= d.ID {
+		t.Errorf("IDs not increasing: %d then %d", d.ID, bare.ID)
 	}
 
 	_, err = svc.FindDeviceByID(ctx, 999999)
@@ -493,7 +495,7 @@ func filterDevices() []*firmward.Device {
 
 // matches is the reference implementation of DeviceFilter.
 func matches(f firmward.DeviceFilter, d *firmward.Device) bool {
-	eqFold := func(a, b string) bool { return strings.ToLower(a) == strings.ToLower(b) }
+	eqFold := func(a, b string) bool { return strings.ToLower(a) == strings.ToLower(b) } //nolint:staticcheck // the store lower-cases; EqualFold folds differently
 	switch {
 	case f.Category != "" && d.Category != f.Category,
 		f.Criticality != "" && d.Criticality != f.Criticality,
@@ -667,47 +669,100 @@ func testStats(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Total != 0 || st.ByCategory["camera"] != 0 || len(st.ByCategory) != len(firmward.Categories) {
+	if st.Total != 0 || st.ByCategory["camera"] != 0 || len(st.ByCategory) != len(firmward.Categories) ||
+		len(st.ByUpdateMechanism) != len(firmward.UpdateMechanisms)+1 {
 		t.Errorf("empty stats = %+v", st)
 	}
+	check := func(t *testing.T) {
+		t.Helper()
+		got, err := svc.DeviceStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := statsOf(t, svc); !reflect.DeepEqual(got, want) {
+			t.Errorf("stats =\n %+v\nwant\n %+v", got, want)
+		}
+	}
 	all := filterDevices()
-	want := firmward.DeviceStats{ByCategory: map[string]int64{}, ByCriticality: map[string]int64{}, ByExposure: map[string]int64{}, ByUpdateMechanism: map[string]int64{}}
 	for _, d := range all {
 		if err := svc.CreateDevice(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		want.Total++
-		want.ByCategory[string(d.Category)]++
-		want.ByCriticality[string(d.Criticality)]++
-		want.ByExposure[string(d.Exposure)]++
-		m := string(d.UpdateMechanism)
-		if m == "" {
-			m = "unknown"
-			want.MissingMechanism++
-		}
-		want.ByUpdateMechanism[m]++
-		if d.FirmwareVersion == "" {
-			want.MissingFirmware++
+	}
+	check(t)
+	// Updates move devices between counts; no-op and refused ones do not.
+	for _, d := range all[:10] {
+		u := firmward.DeviceUpdate{Category: ptr(firmward.CategoryMedical), FirmwareVersion: ptr(""), UpdateMechanism: ptr(firmward.UpdateAgent)}
+		if _, err := svc.UpdateDevice(ctx, d.ID, u); err != nil {
+			t.Fatal(err)
 		}
 	}
-	st, err = svc.DeviceStats(ctx)
-	if err != nil {
+	if _, err := svc.UpdateDevice(ctx, all[11].ID, firmward.DeviceUpdate{}); err != nil {
 		t.Fatal(err)
 	}
-	if st.Total != want.Total || st.MissingFirmware != want.MissingFirmware || st.MissingMechanism != want.MissingMechanism {
-		t.Errorf("stats = %+v, want %+v", st, want)
+	if _, err := svc.UpdateDevice(ctx, all[12].ID, firmward.DeviceUpdate{Category: ptr(firmward.Category("bad"))}); err == nil {
+		t.Fatal("bad update accepted")
 	}
-	for name, maps := range map[string][2]map[string]int64{
-		"category":    {st.ByCategory, want.ByCategory},
-		"criticality": {st.ByCriticality, want.ByCriticality},
-		"exposure":    {st.ByExposure, want.ByExposure},
-		"mechanism":   {st.ByUpdateMechanism, want.ByUpdateMechanism},
-	} {
-		for k, v := range maps[1] {
-			if maps[0][k] != v {
-				t.Errorf("%s %q = %d, want %d", name, k, maps[0][k], v)
+	check(t)
+	for _, d := range all[20:30] {
+		if err := svc.DeleteDevice(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(t)
+	if _, err := svc.ImportDevices(ctx, bulkRows(300, 5000), firmward.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ImportDevices(ctx, bulkRows(30, 9000), firmward.ImportOptions{DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	check(t)
+}
+
+// statsOf computes DeviceStats from a listing of every device.
+func statsOf(t *testing.T, svc *DeviceService) *firmward.DeviceStats {
+	t.Helper()
+	st := &firmward.DeviceStats{
+		ByCategory: map[string]int64{}, ByCriticality: map[string]int64{}, ByExposure: map[string]int64{},
+		ByUpdateMechanism: map[string]int64{"unknown": 0},
+	}
+	for _, c := range firmward.Categories {
+		st.ByCategory[string(c)] = 0
+	}
+	for _, c := range firmward.Criticalities {
+		st.ByCriticality[string(c)] = 0
+	}
+	for _, e := range firmward.Exposures {
+		st.ByExposure[string(e)] = 0
+	}
+	for _, m := range firmward.UpdateMechanisms {
+		st.ByUpdateMechanism[string(m)] = 0
+	}
+	f := firmward.DeviceFilter{Limit: firmward.MaxPageSize}
+	for {
+		list, next, err := svc.FindDevices(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range list {
+			st.Total++
+			st.ByCategory[string(d.Category)]++
+			st.ByCriticality[string(d.Criticality)]++
+			st.ByExposure[string(d.Exposure)]++
+			m := string(d.UpdateMechanism)
+			if m == "" {
+				m = "unknown"
+				st.MissingMechanism++
+			}
+			st.ByUpdateMechanism[m]++
+			if d.FirmwareVersion == "" {
+				st.MissingFirmware++
 			}
 		}
+		if next == 0 {
+			return st
+		}
+		f.After = next
 	}
 }
 
@@ -840,6 +895,9 @@ func testImportRefused(t *testing.T, b backend) {
 	if n := count(t, db, "device_macs"); n != 1 {
 		t.Errorf("%d MACs after a refused import", n)
 	}
+	if st, err := svc.DeviceStats(ctx); err != nil || st.Total != 1 {
+		t.Errorf("stats after a refused import: %+v, %v", st, err)
+	}
 }
 
 func testImportDryRun(t *testing.T, b backend) {
@@ -894,36 +952,7 @@ func testTokens(t *testing.T, b backend) {
 	}
 
 	// Only the hash is stored: no column of any token row holds the secret.
-	rows, err := db.SQL().Query("SELECT * FROM tokens")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, _ := rows.Columns()
-	var sawHash bool
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			s := fmt.Sprint(v)
-			if b, ok := v.([]byte); ok {
-				s = string(b)
-			}
-			if strings.Contains(s, secret[firmward.TokenPrefixLen:]) {
-				t.Errorf("column %s holds the secret", cols[i])
-			}
-			if s == firmward.HashSecret(secret) {
-				sawHash = true
-			}
-		}
-	}
-	rows.Close()
-	if !sawHash {
+	if !tokenTableHolds(t, db, secret) {
 		t.Error("the secret's hash is not stored")
 	}
 
@@ -992,6 +1021,48 @@ func testTokens(t *testing.T, b backend) {
 		t.Errorf("create event = %+v", evs[0])
 	}
 	verifyOK(t, db)
+}
+
+// tokenTableHolds reads every column of every token row and fails the test
+// when one holds (the random part of) secret; it reports whether the hash
+// of secret is stored.
+func tokenTableHolds(t *testing.T, db *DB, secret string) (sawHash bool) {
+	t.Helper()
+	rows, err := db.SQL().Query("SELECT * FROM tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			s := fmt.Sprint(v)
+			if b, ok := v.([]byte); ok {
+				s = string(b)
+			}
+			if strings.Contains(s, secret[firmward.TokenPrefixLen:]) {
+				t.Errorf("column %s holds the secret", cols[i])
+			}
+			if s == firmward.HashSecret(secret) {
+				sawHash = true
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return sawHash
 }
 
 func testTokenValidation(t *testing.T, b backend) {
@@ -1377,6 +1448,131 @@ func testConcurrentCreates(t *testing.T, b backend) {
 	}
 }
 
+// testConcurrentImports runs imports next to single creates and updates:
+// IDs stay unique (imports reserve theirs in one go), every import is
+// whole, and the chain stays linear.
+func testConcurrentImports(t *testing.T, b backend) {
+	db := b.open(t, Options{})
+	svc := NewDeviceService(db)
+	ctx := context.Background()
+	const imports, rowsEach, creators, createsEach = 3, 700, 3, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, imports+creators*createsEach*2)
+	results := make([]*firmward.ImportResult, imports)
+	for w := range imports {
+		wg.Go(func() {
+			res, err := svc.ImportDevices(ctx, bulkRows(rowsEach, 10_000*(w+1)), firmward.ImportOptions{})
+			if err != nil {
+				errs <- err
+			}
+			results[w] = res
+		})
+	}
+	for w := range creators {
+		wg.Go(func() {
+			for i := range createsEach {
+				d := &firmward.Device{Name: fmt.Sprintf("c%d-%d", w, i), MACs: []string{fmt.Sprintf("0c:00:00:00:%02x:%02x", w, i)}}
+				if err := svc.CreateDevice(ctx, d); err != nil {
+					errs <- err
+					continue
+				}
+				if _, err := svc.UpdateDevice(ctx, d.ID, firmward.DeviceUpdate{Owner: ptr("x")}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	seen := map[int64]bool{}
+	for _, r := range results {
+		for _, id := range r.IDs {
+			if seen[id] {
+				t.Fatalf("ID %d given twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	want := imports*rowsEach + creators*createsEach
+	if n := count(t, db, "devices"); n != want {
+		t.Errorf("%d devices, want %d", n, want)
+	}
+	rep := verifyOK(t, db)
+	if wantEvents := int64(imports*rowsEach + 2*creators*createsEach); rep.Checked != wantEvents {
+		t.Errorf("checked %d events, want %d", rep.Checked, wantEvents)
+	}
+}
+
+// testMACRace claims one MAC from several goroutines at once: exactly one
+// create wins and the others get ECONFLICT naming the winner; of two
+// imports sharing a MAC, one is refused with the row problem.
+func testMACRace(t *testing.T, b backend) {
+	db := b.open(t, Options{})
+	svc := NewDeviceService(db)
+	ctx := context.Background()
+	const racers = 6
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			errs[i] = svc.CreateDevice(ctx, &firmward.Device{Name: fmt.Sprintf("racer %d", i), MACs: []string{"0e:00:00:00:00:01"}})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch firmward.ErrorCode(err) {
+		case "":
+			won++
+		case firmward.ECONFLICT:
+			if !strings.Contains(firmward.ErrorMessage(err), "racer") && !strings.Contains(firmward.ErrorMessage(err), "concurrent") {
+				t.Errorf("conflict message %q names no device", firmward.ErrorMessage(err))
+			}
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d creates won the MAC, want 1", won)
+	}
+
+	results := make([]error, 2)
+	for i := range results {
+		wg.Go(func() {
+			rows := bulkRows(300, 20_000*(i+1))
+			rows[150].Device.MACs = []string{"0e:00:00:00:00:02"}
+			_, results[i] = svc.ImportDevices(ctx, rows, firmward.ImportOptions{})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range results {
+		switch firmward.ErrorCode(err) {
+		case "":
+			ok++
+		case firmward.EINVALID:
+			if d := firmward.ErrorDetails(err); len(d) != 1 || d[0].Line != 152 {
+				t.Errorf("details = %+v", d)
+			}
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d imports succeeded, want 1", ok)
+	}
+	if n := count(t, db, "devices"); n != 301 {
+		t.Errorf("%d devices, want 301", n)
+	}
+	verifyOK(t, db)
+}
+
 func testMigrations(t *testing.T, b backend) {
 	dsn := b.newDSN(t)
 	clk := newClock()
@@ -1390,7 +1586,7 @@ func testMigrations(t *testing.T, b backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		out := map[int64]int64{}
 		for rows.Next() {
 			var v, at int64
@@ -1398,6 +1594,9 @@ func testMigrations(t *testing.T, b backend) {
 				t.Fatal(err)
 			}
 			out[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return out
 	}
@@ -1413,7 +1612,9 @@ func testMigrations(t *testing.T, b backend) {
 	if err := NewDeviceService(db).CreateDevice(context.Background(), &firmward.Device{Name: "kept"}); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	clk.Add(time.Hour)
 	again := openDSN(t, dsn, Options{Now: clk.Now})
@@ -1448,7 +1649,7 @@ func testConcurrentOpen(t *testing.T, b backend) {
 			t.Errorf("Open %d: %v", i, errs[i])
 			continue
 		}
-		defer dbs[i].Close()
+		defer func() { _ = dbs[i].Close() }()
 	}
 	if t.Failed() {
 		return

@@ -143,7 +143,7 @@ func findDevice(ctx context.Context, c conn, id int64, lock bool) (*firmward.Dev
 // cursor of the next page (0 on the last page). An unknown enum value, tag
 // or Missing field is EINVALID.
 func (s *DeviceService) FindDevices(ctx context.Context, f firmward.DeviceFilter) ([]*firmward.Device, int64, error) {
-	q, args, err := deviceQuery(f)
+	q, args, err := deviceQuery(s.db.dialect, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -153,7 +153,7 @@ func (s *DeviceService) FindDevices(ctx context.Context, f firmward.DeviceFilter
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing devices: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := make([]*firmward.Device, 0, min(limit+1, 64))
 	for rows.Next() {
 		d, err := scanDevice(rows)
@@ -175,9 +175,12 @@ func (s *DeviceService) FindDevices(ctx context.Context, f firmward.DeviceFilter
 
 // deviceQuery builds the SELECT for f, ending in "LIMIT ?".
 //
-// Every filter has an index ending in id, so a page is a range scan. With
-// a tag, the (tag, device_id) key of device_tags drives the query.
-func deviceQuery(f firmward.DeviceFilter) (string, []any, error) {
+// Category, criticality, manufacturer, site and missing firmware have
+// indexes ending in id, so a page is a range scan; with a tag, the
+// (tag, device_id) key of device_tags drives the query. Exposure and update
+// mechanism values are common enough for a scan in id order, and free text
+// is a scan in id order that stops once the page is full.
+func deviceQuery(d dialect, f firmward.DeviceFilter) (string, []any, error) {
 	var where []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -225,7 +228,7 @@ func deviceQuery(f firmward.DeviceFilter) (string, []any, error) {
 		v.add("missing", f.Missing, "must be firmware_version or update_mechanism")
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		add(`d.search LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(q))+"%")
+		add(d.contains("d.search"), strings.ToLower(q))
 	}
 	if err := v.err(); err != nil {
 		return "", nil, err
@@ -268,14 +271,6 @@ func filterEnum[T ~string](v *filterValidator, field string, val T, valid []T) T
 	return s
 }
 
-// escapeLike escapes the LIKE wildcards in s for ESCAPE '\'.
-func escapeLike(s string) string {
-	if !strings.ContainsAny(s, `\%_`) {
-		return s
-	}
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // CreateDevice normalises d, stores it and sets its ID, Source
 // (SourceManual when empty) and timestamps. It returns Normalize's EINVALID
 // error as is, and ECONFLICT when a MAC belongs to another device.
@@ -301,6 +296,11 @@ func (s *DeviceService) CreateDevice(ctx context.Context, d *firmward.Device) er
 			return fmt.Errorf("inserting device: %w", err)
 		}
 		if err := syncLists(ctx, tx, nd.ID, nil, &nd); err != nil {
+			return err
+		}
+		counts := countDelta{}
+		counts.add(&nd, 1)
+		if err := counts.apply(ctx, tx); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceCreate, nd.ID, firmward.DiffDevices(nil, &nd))})
@@ -351,6 +351,12 @@ func (s *DeviceService) UpdateDevice(ctx context.Context, id int64, u firmward.D
 		if err := syncLists(ctx, tx, id, old, &nd); err != nil {
 			return err
 		}
+		counts := countDelta{}
+		counts.add(old, -1)
+		counts.add(&nd, 1)
+		if err := counts.apply(ctx, tx); err != nil {
+			return err
+		}
 		out = &nd
 		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionDeviceUpdate, id, changes)})
 	})
@@ -372,6 +378,11 @@ func (s *DeviceService) DeleteDevice(ctx context.Context, id int64) error {
 			return fmt.Errorf("deleting device %d: %w", id, err)
 		}
 		if err := syncLists(ctx, tx, id, old, &firmward.Device{}); err != nil {
+			return err
+		}
+		counts := countDelta{}
+		counts.add(old, -1)
+		if err := counts.apply(ctx, tx); err != nil {
 			return err
 		}
 		now := s.db.nowUTC()
@@ -427,11 +438,13 @@ func syncLists(ctx context.Context, tx conn, id int64, old, nd *firmward.Device)
 			}
 		}
 		if add := added(l.old, l.new); len(add) > 0 {
-			err := insertBatches(ctx, tx, l.table, l.col+", device_id", 2, len(add), func(i int, args []any) []any {
-				return append(args, add[i], id)
-			})
-			if err != nil {
-				return err
+			q := "INSERT INTO " + l.table + " (" + l.col + ", device_id) VALUES " + placeholders(len(add), 2)
+			args := make([]any, 0, 2*len(add))
+			for _, v := range add {
+				args = append(args, v, id)
+			}
+			if _, err := tx.exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("updating %s of device %d: %w", l.table, id, err)
 			}
 		}
 	}
@@ -451,32 +464,34 @@ func macOwners(ctx context.Context, c conn, self int64, macs []string) ([]macOwn
 	var out []macOwner
 	const per = 1000
 	for start := 0; start < len(macs); start += per {
-		batch := macs[start:min(start+per, len(macs))]
-		args := make([]any, 0, len(batch)+1)
-		args = append(args, self)
-		for _, m := range batch {
-			args = append(args, m)
-		}
-		rows, err := c.query(ctx, "SELECT m.mac, d.id, d.name FROM device_macs m JOIN devices d ON d.id = m.device_id"+
-			" WHERE m.device_id <> ? AND m.mac IN ("+inList(len(batch))+") ORDER BY m.mac", args...)
-		if err != nil {
-			return nil, fmt.Errorf("looking up MACs: %w", err)
-		}
-		for rows.Next() {
-			var o macOwner
-			if err := rows.Scan(&o.mac, &o.id, &o.name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("looking up MACs: %w", err)
-			}
-			out = append(out, o)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		var err error
+		if out, err = macOwnersBatch(ctx, c, self, macs[start:min(start+per, len(macs))], out); err != nil {
 			return nil, fmt.Errorf("looking up MACs: %w", err)
 		}
 	}
 	return out, nil
+}
+
+func macOwnersBatch(ctx context.Context, c conn, self int64, macs []string, out []macOwner) ([]macOwner, error) {
+	args := make([]any, 0, len(macs)+1)
+	args = append(args, self)
+	for _, m := range macs {
+		args = append(args, m)
+	}
+	rows, err := c.query(ctx, "SELECT m.mac, d.id, d.name FROM device_macs m JOIN devices d ON d.id = m.device_id"+
+		" WHERE m.device_id <> ? AND m.mac IN ("+inList(len(macs))+") ORDER BY m.mac", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var o macOwner
+		if err := rows.Scan(&o.mac, &o.id, &o.name); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 // macConflict returns ECONFLICT naming the MACs of macs that belong to a
@@ -509,7 +524,7 @@ func ownedBy(o macOwner) string {
 // after macConflict passed (PostgreSQL only: SQLite writers are serial)
 // into the ECONFLICT that names the owner.
 func (s *DeviceService) raceConflict(ctx context.Context, err error, self int64, macs []string) error {
-	if !isUniqueViolation(err) {
+	if !isMACViolation(err) {
 		return err
 	}
 	if cerr := macConflict(ctx, s.db.read(), self, macs); cerr != nil {
@@ -590,6 +605,7 @@ func (s *DeviceService) ImportDevices(ctx context.Context, rows []firmward.Impor
 		return &firmward.ImportResult{}, nil
 	}
 
+	start := time.Now()
 	var ids []int64
 	var err error
 	// A concurrent change may claim a MAC between the check and the insert
@@ -602,17 +618,23 @@ func (s *DeviceService) ImportDevices(ctx context.Context, rows []firmward.Impor
 			ids, err = s.insertImport(ctx, tx, rows)
 			return err
 		})
-		if !isUniqueViolation(err) {
+		if !isMACViolation(err) {
 			break
 		}
 	}
 	if err != nil {
+		for i := range rows { // nothing was stored
+			d := &rows[i].Device
+			d.ID, d.CreatedAt, d.UpdatedAt = 0, time.Time{}, time.Time{}
+		}
 		var fe *firmward.Error
 		if errors.As(err, &fe) && fe.Code == firmward.EINVALID {
 			return nil, err
 		}
 		return nil, fmt.Errorf("importing devices: %w", err)
 	}
+	s.db.logger.Info("imported devices", "count", len(rows), "duration", time.Since(start).Round(time.Millisecond),
+		"first_id", ids[0], "last_id", ids[len(ids)-1])
 	return &firmward.ImportResult{Created: len(rows), IDs: ids}, nil
 }
 
@@ -642,6 +664,10 @@ func importError(problems [][]firmward.ErrorDetail) error {
 
 // insertImport stores the normalised rows with their lists and audit
 // events in tx and returns their IDs.
+//
+// A second goroutine builds and seals the audit events while the devices
+// are inserted: diffing, encoding and hashing 100,000 events is a good
+// share of an import's time, and the chain can only be hashed in order.
 func (s *DeviceService) insertImport(ctx context.Context, tx conn, rows []firmward.ImportRow) ([]int64, error) {
 	n := len(rows)
 	ids, err := allocateDeviceIDs(ctx, tx, n)
@@ -656,74 +682,82 @@ func (s *DeviceService) insertImport(ctx context.Context, tx conn, rows []firmwa
 		d.CreatedAt, d.UpdatedAt = now, now
 		devs[i] = d
 	}
-	// Audit events are built and sealed while the devices are inserted:
-	// hashing 100,000 events is a good share of an import's time.
-	type sealed struct {
+	head, err := lockHead(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+
+	const chunk = 1000
+	type sealedChunk struct {
 		evs     []*firmward.AuditEvent
 		changes []string
-		head    auditHead
-		err     error
 	}
-	headRow, err := lockHead(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	done := make(chan sealed, 1)
+	sealed := make(chan sealedChunk, 8)
 	quit := make(chan struct{})
-	defer close(quit)
+	defer close(quit) // stops the sealing when we return early
 	go func() {
-		r := sealed{evs: make([]*firmward.AuditEvent, n), changes: make([]string, n), head: headRow}
-		var sl sealer
 		var buf []byte
-		for i, d := range devs {
-			if i%1024 == 0 {
-				select {
-				case <-quit:
-					r.err = errors.New("import abandoned")
-					done <- r
-					return
-				default:
-				}
+		h := head
+		for start := 0; start < n; start += chunk {
+			var c sealedChunk
+			for _, d := range devs[start:min(start+chunk, n)] {
+				e := deviceEvent(now, firmward.ActionDeviceImport, d.ID, firmward.DiffDevices(nil, d))
+				prepareEvent(ctx, s.db, e)
+				buf = appendJSONChanges(buf[:0], e.Changes)
+				e.Seal(h.seq, h.hash)
+				h = auditHead{seq: e.Seq, hash: e.Hash}
+				c.evs = append(c.evs, e)
+				c.changes = append(c.changes, string(buf))
 			}
-			e := deviceEvent(now, firmward.ActionDeviceImport, d.ID, creationChanges(d))
-			prepareEvent(ctx, s.db, e)
-			buf = appendJSONChanges(buf[:0], e.Changes)
-			r.changes[i] = string(buf)
-			sl.seal(e, r.head.seq, r.head.hash)
-			r.head = auditHead{seq: e.Seq, hash: e.Hash}
-			r.evs[i] = e
+			select {
+			case sealed <- c:
+			case <-quit:
+				return
+			}
 		}
-		done <- r
 	}()
 
-	t0 := time.Now()
-	err = insertBatches(ctx, tx, "devices", strings.Join(writeDeviceColumns, ", "), len(writeDeviceColumns), n, func(i int, args []any) []any {
-		return deviceArgs(args, devs[i])
-	})
-	t1 := time.Now()
-	if err == nil {
-		err = insertLists(ctx, tx, devs)
-	}
-	t2 := time.Now()
-	defer func() { fmt.Println("TIMING devices", t1.Sub(t0), "lists", t2.Sub(t1), "audit", time.Since(t2)) }()
-	if err != nil {
-		return nil, err // the deferred close stops the sealing
-	}
-	r := <-done
-	if r.err != nil {
-		return nil, r.err
-	}
-	if err := insertAuditEvents(ctx, tx, r.evs, r.changes); err != nil {
+	if err := insertDevices(ctx, tx, devs); err != nil {
 		return nil, err
 	}
-	if err := r.head.store(ctx, tx); err != nil {
+	var c sealedChunk
+	err = insertRows(ctx, tx, "audit_events", auditColumnList, n, func(i int, args []any) ([]any, error) {
+		if i%chunk == 0 {
+			select {
+			case c = <-sealed:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		e := c.evs[i%chunk]
+		head = auditHead{seq: e.Seq, hash: e.Hash}
+		return auditArgs(args, e, c.changes[i%chunk]), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := head.store(ctx, tx); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
-// insertLists stores the MACs, IPs and tags of new devices.
-func insertLists(ctx context.Context, tx conn, devs []*firmward.Device) error {
+// insertDevices bulk-inserts new devices, which have their IDs, with their
+// MACs, IPs and tags, and counts them.
+func insertDevices(ctx context.Context, tx conn, devs []*firmward.Device) error {
+	err := insertRows(ctx, tx, "devices", writeDeviceColumns, len(devs), func(i int, args []any) ([]any, error) {
+		return deviceArgs(args, devs[i]), nil
+	})
+	if err != nil {
+		return err
+	}
+	counts := countDelta{}
+	for _, d := range devs {
+		counts.add(d, 1)
+	}
+	if err := counts.apply(ctx, tx); err != nil {
+		return err
+	}
 	type pair struct {
 		v  string
 		id int64
@@ -741,15 +775,16 @@ func insertLists(ctx context.Context, tx conn, devs []*firmward.Device) error {
 		}
 	}
 	for _, l := range []struct {
-		table, cols string
-		pairs       []pair
+		table string
+		cols  []string
+		pairs []pair
 	}{
-		{"device_macs", "mac, device_id", macs},
-		{"device_ips", "ip, device_id", ips},
-		{"device_tags", "tag, device_id", tags},
+		{"device_macs", []string{"mac", "device_id"}, macs},
+		{"device_ips", []string{"ip", "device_id"}, ips},
+		{"device_tags", []string{"tag", "device_id"}, tags},
 	} {
-		err := insertBatches(ctx, tx, l.table, l.cols, 2, len(l.pairs), func(i int, args []any) []any {
-			return append(args, l.pairs[i].v, l.pairs[i].id)
+		err := insertRows(ctx, tx, l.table, l.cols, len(l.pairs), func(i int, args []any) ([]any, error) {
+			return append(args, l.pairs[i].v, l.pairs[i].id), nil
 		})
 		if err != nil {
 			return err
@@ -761,28 +796,27 @@ func insertLists(ctx context.Context, tx conn, devs []*firmward.Device) error {
 // allocateDeviceIDs reserves n new device IDs, in increasing order.
 func allocateDeviceIDs(ctx context.Context, tx conn, n int) ([]int64, error) {
 	ids := make([]int64, 0, n)
+	var last int64
 	if tx.db.dialect == postgres {
-		rows, err := tx.query(ctx, "SELECT nextval(pg_get_serial_sequence('devices', 'id')) FROM generate_series(1, ?)", n)
+		// Reserve n IDs at once. The table lock keeps every other insert
+		// into devices (and so the identity's nextval) out until we commit;
+		// readers are not blocked. Concurrent device changes would wait for
+		// the audit head this import holds anyway.
+		if _, err := tx.exec(ctx, "LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return nil, fmt.Errorf("allocating device IDs: %w", err)
+		}
+		err := tx.queryRow(ctx, "SELECT setval(pg_get_serial_sequence('devices', 'id'), nextval(pg_get_serial_sequence('devices', 'id')) + ? - 1)",
+			n).Scan(&last)
 		if err != nil {
 			return nil, fmt.Errorf("allocating device IDs: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, fmt.Errorf("allocating device IDs: %w", err)
-			}
-			ids = append(ids, id)
+		for i := range n {
+			ids = append(ids, last-int64(n)+1+int64(i))
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("allocating device IDs: %w", err)
-		}
-		slices.Sort(ids)
 		return ids, nil
 	}
 	// SQLite: the write transaction holds the database lock, so the IDs
 	// after the highest ever used (AUTOINCREMENT never reuses one) are ours.
-	var last int64
 	err := tx.queryRow(ctx, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'devices'), 0),"+
 		" COALESCE((SELECT max(id) FROM devices), 0))").Scan(&last)
 	if err != nil {
@@ -795,7 +829,9 @@ func allocateDeviceIDs(ctx context.Context, tx conn, n int) ([]int64, error) {
 }
 
 // DeviceStats counts devices by category, criticality, exposure and update
-// mechanism (unknown as "unknown"), with every known value present.
+// mechanism (unknown as "unknown"), with every known value present. It
+// reads the device_counts table, which every change keeps up to date, so
+// it costs the same for 20 devices or a million.
 func (s *DeviceService) DeviceStats(ctx context.Context) (*firmward.DeviceStats, error) {
 	st := &firmward.DeviceStats{
 		ByCategory:        map[string]int64{},
@@ -815,29 +851,32 @@ func (s *DeviceService) DeviceStats(ctx context.Context) (*firmward.DeviceStats,
 	for _, m := range firmward.UpdateMechanisms {
 		st.ByUpdateMechanism[string(m)] = 0
 	}
-	rows, err := s.db.read().query(ctx, "SELECT category, criticality, exposure, update_mechanism,"+
-		" CASE WHEN firmware_version = '' THEN 1 ELSE 0 END, COUNT(*) FROM devices GROUP BY 1, 2, 3, 4, 5")
+	rows, err := s.db.read().query(ctx, "SELECT dimension, value, n FROM device_counts")
 	if err != nil {
 		return nil, fmt.Errorf("counting devices: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
-		var cat, crit, exp, mech string
-		var noFirmware int
+		var dim, val string
 		var n int64
-		if err := rows.Scan(&cat, &crit, &exp, &mech, &noFirmware, &n); err != nil {
+		if err := rows.Scan(&dim, &val, &n); err != nil {
 			return nil, fmt.Errorf("counting devices: %w", err)
 		}
-		st.Total += n
-		st.ByCategory[cat] += n
-		st.ByCriticality[crit] += n
-		st.ByExposure[exp] += n
-		if mech == "" {
-			mech = "unknown"
-			st.MissingMechanism += n
-		}
-		st.ByUpdateMechanism[mech] += n
-		if noFirmware == 1 {
+		switch dim {
+		case "category":
+			st.Total += n
+			st.ByCategory[val] += n
+		case "criticality":
+			st.ByCriticality[val] += n
+		case "exposure":
+			st.ByExposure[val] += n
+		case "update_mechanism":
+			if val == "" {
+				val = "unknown"
+				st.MissingMechanism += n
+			}
+			st.ByUpdateMechanism[val] += n
+		case "missing_firmware":
 			st.MissingFirmware += n
 		}
 	}
@@ -845,4 +884,48 @@ func (s *DeviceService) DeviceStats(ctx context.Context) (*firmward.DeviceStats,
 		return nil, fmt.Errorf("counting devices: %w", err)
 	}
 	return st, nil
+}
+
+// countDelta is a change to device_counts: (dimension, value) → delta.
+type countDelta map[[2]string]int64
+
+// add counts d once more (sign 1) or once less (sign -1).
+func (c countDelta) add(d *firmward.Device, sign int64) {
+	c[[2]string{"category", string(d.Category)}] += sign
+	c[[2]string{"criticality", string(d.Criticality)}] += sign
+	c[[2]string{"exposure", string(d.Exposure)}] += sign
+	c[[2]string{"update_mechanism", string(d.UpdateMechanism)}] += sign
+	if d.FirmwareVersion == "" {
+		c[[2]string{"missing_firmware", ""}] += sign
+	}
+}
+
+// apply adds the deltas to device_counts in one upsert, in key order (so
+// that concurrent writers on PostgreSQL lock the rows in the same order).
+func (c countDelta) apply(ctx context.Context, tx conn) error {
+	keys := make([][2]string, 0, len(c))
+	for k, n := range c {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if a[0] != b[0] {
+			return strings.Compare(a[0], b[0])
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	args := make([]any, 0, 3*len(keys))
+	for _, k := range keys {
+		args = append(args, k[0], k[1], c[k])
+	}
+	_, err := tx.exec(ctx, "INSERT INTO device_counts (dimension, value, n) VALUES "+placeholders(len(keys), 3)+
+		" ON CONFLICT (dimension, value) DO UPDATE SET n = device_counts.n + excluded.n", args...)
+	if err != nil {
+		return fmt.Errorf("updating device counts: %w", err)
+	}
+	return nil
 }

@@ -73,7 +73,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrating: getting a connection: %w", err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	if db.dialect == postgres {
 		var schema string
@@ -82,7 +82,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		h := fnv.New64a()
 		h.Write([]byte("firmward.sqlstore.migrate:" + schema))
-		key := int64(h.Sum64())
+		key := int64(h.Sum64()) //nolint:gosec // any 64 bits make a lock key; wrapping is fine
 		if _, err := c.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 			return fmt.Errorf("migrating: taking the migration lock: %w", err)
 		}

@@ -48,7 +48,7 @@ func dumpSchema(ctx context.Context, db *DB) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		for rows.Next() {
 			var s string
 			if err := rows.Scan(&s); err != nil {
@@ -69,7 +69,7 @@ func dumpSchema(ctx context.Context, db *DB) (string, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		for rows.Next() {
 			if err := fn(rows); err != nil {
 				return err

@@ -1,11 +1,14 @@
 // Package sqlstore keeps firmward's state in SQLite or PostgreSQL over
 // database/sql. The queries are written once, with "?" placeholders; a small
-// dialect hook rewrites them for PostgreSQL ("$1") and adds row locking
-// ("FOR UPDATE") where only PostgreSQL needs it. The schema comes from
-// numbered migrations embedded per dialect and applied on Open.
+// dialect hook rewrites them for PostgreSQL ("$1"), adds row locking
+// ("FOR UPDATE") where only PostgreSQL needs it, picks the substring
+// function, and bulk-loads large imports with COPY on PostgreSQL (multi-row
+// INSERTs elsewhere; see insertRows). The schema comes from numbered
+// migrations embedded per dialect and applied on Open.
 //
 // Every change is recorded in the hash-chained audit trail in the same
-// transaction as the change itself.
+// transaction as the change itself; a one-row audit_head table, locked by
+// each append, keeps the chain linear across goroutines and replicas.
 //
 // Times are stored as BIGINT Unix microseconds on both databases, so that
 // they come back identical (audit hashes cover them) and compare cheaply.
@@ -131,11 +134,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 	}
 	if err := db.Ping(ctx); err != nil {
-		db.db.Close()
+		_ = db.db.Close()
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
-		db.db.Close()
+		_ = db.db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -204,7 +207,9 @@ func (db *DB) Close() error {
 	if db.dialect == sqliteDialect {
 		// Let SQLite refresh its planner statistics where they are stale
 		// (cheap; see https://sqlite.org/lang_analyze.html#pragopt).
-		_, _ = db.db.Exec("PRAGMA optimize")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = db.db.ExecContext(ctx, "PRAGMA optimize")
+		cancel()
 	}
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("closing database: %w", err)
@@ -240,6 +245,16 @@ func (d dialect) forUpdate() string {
 		return " FOR UPDATE"
 	}
 	return ""
+}
+
+// contains returns a condition that col contains the text of one
+// parameter, plain substring search with no wildcards (faster than LIKE
+// '%…%', and nothing to escape).
+func (d dialect) contains(col string) string {
+	if d == postgres {
+		return "strpos(" + col + ", ?) > 0"
+	}
+	return "instr(" + col + ", ?) > 0"
 }
 
 // rebind rewrites "?" placeholders as "$1", "$2", … for PostgreSQL. It skips
@@ -293,8 +308,9 @@ type queryer interface {
 // conn runs "?" queries on a *sql.DB or *sql.Tx, rebinding them for the
 // dialect.
 type conn struct {
-	db *DB
-	q  queryer
+	db  *DB
+	q   queryer
+	raw *sql.Conn // the connection of a PostgreSQL write transaction, for COPY
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -326,12 +342,24 @@ func (db *DB) write(ctx context.Context, fn func(tx conn) error) error {
 			return fmt.Errorf("waiting for the write lock: %w", ctx.Err())
 		}
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	var raw *sql.Conn
+	var tx *sql.Tx
+	var err error
+	if db.dialect == postgres {
+		// Keep hold of the connection: bulk inserts COPY through it.
+		if raw, err = db.db.Conn(ctx); err != nil {
+			return fmt.Errorf("getting a connection: %w", err)
+		}
+		defer func() { _ = raw.Close() }()
+		tx, err = raw.BeginTx(ctx, nil)
+	} else {
+		tx, err = db.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(conn{db: db, q: tx}); err != nil {
+	if err := fn(conn{db: db, q: tx, raw: raw}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -366,6 +394,20 @@ func isUniqueViolation(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// isMACViolation reports whether err is a unique violation of
+// device_macs: a MAC claimed by another device.
+func isMACViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505" && pe.TableName == "device_macs"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return isUniqueViolation(err) && strings.Contains(se.Error(), "device_macs.")
 	}
 	return false
 }

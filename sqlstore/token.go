@@ -31,7 +31,7 @@ var _ firmward.TokenService = (*TokenService)(nil)
 // NewTokenService returns the tokens kept in db.
 func NewTokenService(db *DB) *TokenService { return &TokenService{db: db} }
 
-const tokenColumns = "id, name, role, prefix, created_by, created_at, last_used_at, revoked_at"
+const tokenColumns = "id, name, role, prefix, created_by, created_at, last_used_at, revoked_at" //nolint:gosec // column names, no secret
 
 // prefixScanner scans the columns before a token's.
 type prefixScanner struct {
@@ -147,7 +147,7 @@ func (s *TokenService) FindTokens(ctx context.Context) ([]*firmward.Token, error
 	if err != nil {
 		return nil, fmt.Errorf("listing tokens: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []*firmward.Token
 	for rows.Next() {
 		t, err := scanToken(rows)

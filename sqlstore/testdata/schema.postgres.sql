@@ -16,6 +16,11 @@ TABLE audit_head
     seq bigint NOT NULL
     hash text NOT NULL
 
+TABLE device_counts
+    dimension text NOT NULL
+    value text NOT NULL
+    n bigint NOT NULL
+
 TABLE device_ips
     ip text NOT NULL
     device_id bigint NOT NULL
@@ -86,11 +91,9 @@ TABLE tokens
 CONSTRAINT audit_events.audit_events_pkey PRIMARY KEY (seq)
 CONSTRAINT audit_head.audit_head_id_check CHECK ((id = 1))
 CONSTRAINT audit_head.audit_head_pkey PRIMARY KEY (id)
-CONSTRAINT device_ips.device_ips_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT device_counts.device_counts_pkey PRIMARY KEY (dimension, value)
 CONSTRAINT device_ips.device_ips_pkey PRIMARY KEY (ip, device_id)
-CONSTRAINT device_macs.device_macs_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
 CONSTRAINT device_macs.device_macs_pkey PRIMARY KEY (mac)
-CONSTRAINT device_tags.device_tags_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
 CONSTRAINT device_tags.device_tags_pkey PRIMARY KEY (tag, device_id)
 CONSTRAINT devices.devices_pkey PRIMARY KEY (id)
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version)
@@ -104,20 +107,16 @@ CREATE INDEX audit_events_actor ON audit_events USING btree (actor, seq);
 CREATE INDEX audit_events_object ON audit_events USING btree (object_type, object_id, seq);
 CREATE UNIQUE INDEX audit_events_pkey ON audit_events USING btree (seq);
 CREATE UNIQUE INDEX audit_head_pkey ON audit_head USING btree (id);
-CREATE INDEX device_ips_device ON device_ips USING btree (device_id);
+CREATE UNIQUE INDEX device_counts_pkey ON device_counts USING btree (dimension, value);
 CREATE UNIQUE INDEX device_ips_pkey ON device_ips USING btree (ip, device_id);
-CREATE INDEX device_macs_device ON device_macs USING btree (device_id);
 CREATE UNIQUE INDEX device_macs_pkey ON device_macs USING btree (mac);
-CREATE INDEX device_tags_device ON device_tags USING btree (device_id);
 CREATE UNIQUE INDEX device_tags_pkey ON device_tags USING btree (tag, device_id);
 CREATE INDEX devices_category ON devices USING btree (category, id);
 CREATE INDEX devices_criticality ON devices USING btree (criticality, id);
-CREATE INDEX devices_exposure ON devices USING btree (exposure, id);
 CREATE INDEX devices_manufacturer ON devices USING btree (manufacturer_lc, id);
 CREATE INDEX devices_missing_firmware ON devices USING btree (id) WHERE (firmware_version = ''::text);
 CREATE UNIQUE INDEX devices_pkey ON devices USING btree (id);
 CREATE INDEX devices_site ON devices USING btree (site_lc, id);
-CREATE INDEX devices_update_mechanism ON devices USING btree (update_mechanism, id);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 CREATE INDEX sessions_expires ON sessions USING btree (expires_at);
 CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (secret_hash);

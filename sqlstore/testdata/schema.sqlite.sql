@@ -24,28 +24,29 @@ CREATE TABLE audit_head (
 	hash TEXT    NOT NULL
 ) STRICT;
 
+CREATE TABLE device_counts (
+	dimension TEXT   NOT NULL,
+	value     TEXT   NOT NULL,
+	n         INTEGER NOT NULL,
+	PRIMARY KEY (dimension, value)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE device_ips (
 	ip        TEXT    NOT NULL,
-	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	device_id INTEGER NOT NULL,
 	PRIMARY KEY (ip, device_id)
 ) STRICT, WITHOUT ROWID;
 
-CREATE INDEX device_ips_device ON device_ips (device_id);
-
 CREATE TABLE device_macs (
 	mac       TEXT    NOT NULL PRIMARY KEY,
-	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE
+	device_id INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
-
-CREATE INDEX device_macs_device ON device_macs (device_id);
 
 CREATE TABLE device_tags (
 	tag       TEXT    NOT NULL,
-	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	device_id INTEGER NOT NULL,
 	PRIMARY KEY (tag, device_id)
 ) STRICT, WITHOUT ROWID;
-
-CREATE INDEX device_tags_device ON device_tags (device_id);
 
 CREATE TABLE devices (
 	id               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,15 +87,11 @@ CREATE INDEX devices_category ON devices (category, id);
 
 CREATE INDEX devices_criticality ON devices (criticality, id);
 
-CREATE INDEX devices_exposure ON devices (exposure, id);
-
 CREATE INDEX devices_manufacturer ON devices (manufacturer_lc, id);
 
 CREATE INDEX devices_missing_firmware ON devices (id) WHERE firmware_version = '';
 
 CREATE INDEX devices_site ON devices (site_lc, id);
-
-CREATE INDEX devices_update_mechanism ON devices (update_mechanism, id);
 
 CREATE TABLE schema_migrations (
 	version    BIGINT NOT NULL PRIMARY KEY,

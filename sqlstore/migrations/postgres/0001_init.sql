@@ -39,8 +39,6 @@ CREATE TABLE devices (
 
 CREATE INDEX devices_category ON devices (category, id);
 CREATE INDEX devices_criticality ON devices (criticality, id);
-CREATE INDEX devices_exposure ON devices (exposure, id);
-CREATE INDEX devices_update_mechanism ON devices (update_mechanism, id);
 CREATE INDEX devices_manufacturer ON devices (manufacturer_lc, id);
 CREATE INDEX devices_site ON devices (site_lc, id);
 CREATE INDEX devices_missing_firmware ON devices (id) WHERE firmware_version = '';
@@ -60,6 +58,13 @@ CREATE TABLE device_tags (
 	tag       TEXT   NOT NULL,
 	device_id BIGINT NOT NULL,
 	PRIMARY KEY (tag, device_id)
+);
+
+CREATE TABLE device_counts (
+	dimension TEXT   NOT NULL,
+	value     TEXT   NOT NULL,
+	n         BIGINT NOT NULL,
+	PRIMARY KEY (dimension, value)
 );
 
 CREATE TABLE tokens (
