@@ -30,7 +30,9 @@ e2e-deps: ## install playwright-core for the browser test (needs npm; skipped wi
 		npm ci --prefix e2e/browser --no-audit --no-fund; fi
 
 bench: ## run the benchmarks (see docs/BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./sqlstore/ ./bench/
+	$(GO) test -run '^$$' -bench 'Import100k' -benchtime 3x -timeout 30m ./sqlstore/
+	$(GO) test -run '^$$' -bench 'ListFiltered|DeviceStats' -benchtime 2000x -timeout 60m ./sqlstore/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@for pkg in $$($(GO) list ./...); do \

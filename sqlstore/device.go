@@ -635,6 +635,9 @@ func (s *DeviceService) ImportDevices(ctx context.Context, rows []firmward.Impor
 	}
 	s.db.logger.Info("imported devices", "count", len(rows), "duration", time.Since(start).Round(time.Millisecond),
 		"first_id", ids[0], "last_id", ids[len(ids)-1])
+	if len(rows) >= analyzeAfterRows {
+		s.db.analyze(ctx)
+	}
 	return &firmward.ImportResult{Created: len(rows), IDs: ids}, nil
 }
 
