@@ -88,7 +88,7 @@ func fill(b *testing.B, dsn string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	svc := sqlstore.NewDeviceService(db)
 	r := rand.New(rand.NewPCG(1, 2))
 	const chunk = 50_000
@@ -166,7 +166,7 @@ func (s *server) get(b *testing.B, path string, into any) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if into != nil {
 		err = json.NewDecoder(resp.Body).Decode(into)
 	} else {
@@ -364,7 +364,7 @@ func (s *server) post(b *testing.B, path, contentType, body string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		b.Fatalf("POST %s: %d %s", path, resp.StatusCode, msg)
