@@ -7,6 +7,8 @@ GOLANGCI  ?= github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 PKGS      ?= ./...
 FUZZTIME  ?= 20s
 
+SHELL     := /bin/bash
+
 .PHONY: help build run test test-short bench fuzz lint e2e-deps clean
 
 help: ## list the targets
@@ -19,6 +21,10 @@ run: ## run firmward on the embedded SQLite default (http://127.0.0.1:8080)
 	$(GO) run ./cmd/firmward serve --addr $(ADDR) --data $(DATA)
 
 test: e2e-deps ## vet and run every test (PostgreSQL and Chromium tests skip when absent, fail under CI=true)
+	@if [ -z "$$FIRMWARD_TEST_POSTGRES" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+		echo "NOTE: PostgreSQL is not reachable at 127.0.0.1:5432: the PostgreSQL half of the tests is SKIPPED (set FIRMWARD_TEST_POSTGRES to run it; CI=true makes it fail)."; fi
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d e2e/browser/node_modules/playwright-core ]; then \
+		echo "NOTE: Chromium (/usr/bin/chromium) or playwright-core is missing: the browser test is SKIPPED (apt-get install chromium; CI=true makes it fail)."; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
