@@ -20,6 +20,7 @@ const (
 	ActionTokenRevoke  = "token.revoke"
 	ActionSessionStart = "session.start"
 	ActionSessionEnd   = "session.end"
+	ActionFeedImport   = "feed.import" // one event per imported feed file
 )
 
 // FieldChange is one changed field: Old and New are the values as text

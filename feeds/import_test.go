@@ -61,7 +61,7 @@ func (s *stager) PutEPSS(_ context.Context, e firmward.EPSSScore) error {
 }
 
 func (s *stager) Commit(context.Context) (*firmward.FeedImportResult, error) { return nil, nil }
-func (s *stager) Rollback() error                                             { return nil }
+func (s *stager) Rollback() error                                            { return nil }
 
 func TestImportStagesEveryRecordUnderItsSource(t *testing.T) {
 	t.Parallel()

@@ -372,3 +372,48 @@ func (c *Client) responseError(resp *http.Response) error {
 	}
 	return &firmward.Error{Code: statusCode(resp.StatusCode), Message: msg}
 }
+
+// ImportFeed uploads one vulnerability feed file (any format the server
+// detects, plain or gzip); name is how the audit trail and the result call
+// it. The server keeps every record of the file or none.
+func (c *Client) ImportFeed(ctx context.Context, name string, body io.Reader) (*firmward.FeedImportResult, error) {
+	resp, err := c.send(ctx, http.MethodPost, "/api/v1/feeds/import", url.Values{"name": {name}}, body, "application/octet-stream")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var res firmward.FeedImportResult
+	if err := c.decode(resp, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// GetVulnerability returns one CVE, merged across its sources.
+func (c *Client) GetVulnerability(ctx context.Context, id string) (*firmward.VulnerabilityRecord, error) {
+	var v firmward.VulnerabilityRecord
+	if err := c.call(ctx, http.MethodGet, "/api/v1/vulnerabilities/"+url.PathEscape(id), nil, nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// ListVulnerabilities returns one page of stored CVEs (only KEV ones when
+// kev is set) and the cursor of the next page ("" at the end).
+func (c *Client) ListVulnerabilities(ctx context.Context, kev bool, cursor string, limit int) (*VulnerabilityList, error) {
+	q := url.Values{}
+	if kev {
+		q.Set("kev", "true")
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var list VulnerabilityList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/vulnerabilities", q, nil, &list); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}

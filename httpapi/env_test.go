@@ -25,6 +25,7 @@ type env struct {
 	devices firmward.DeviceService
 	tokens  firmward.TokenService
 	audit   firmward.AuditService
+	vulns   firmward.VulnerabilityService
 	srv     *Server
 	ts      *httptest.Server
 	logs    *lockedBuffer
@@ -38,6 +39,7 @@ type env struct {
 // envOptions change newEnv.
 type envOptions struct {
 	maxBody int64
+	maxFeed int64
 	mount   map[string]http.Handler
 }
 
@@ -58,6 +60,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		devices: sqlstore.NewDeviceService(db),
 		tokens:  sqlstore.NewTokenService(db),
 		audit:   sqlstore.NewAuditService(db),
+		vulns:   sqlstore.NewVulnerabilityService(db),
 		logs:    &lockedBuffer{},
 		secret:  map[firmward.Role]string{},
 	}
@@ -65,6 +68,8 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Devices:      e.devices,
 		Tokens:       e.tokens,
 		Audit:        e.audit,
+		Vulns:        e.vulns,
+		MaxFeedBytes: o.maxFeed,
 		Logger:       slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:     prometheus.NewRegistry(),
 		Ready:        e.ready,

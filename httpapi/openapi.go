@@ -32,6 +32,9 @@ func (s *Server) renderOpenAPI() []byte {
 		TokenRequest{},
 		TokenCreated{},
 		AuditList{},
+		firmward.FeedImportResult{},
+		firmward.VulnerabilityRecord{},
+		VulnerabilityList{},
 	} {
 		g.ref(reflect.TypeOf(t))
 	}
@@ -118,6 +121,12 @@ func operation(rt route) map[string]any {
 		op["requestBody"] = map[string]any{
 			"required": true,
 			"content":  map[string]any{"application/json": map[string]any{"schema": schemaRef(rt.requestBody)}},
+		}
+	case rt.feedBody:
+		op["requestBody"] = map[string]any{
+			"required":    true,
+			"description": "One feed file as it was downloaded: NVD JSON 1.1 or CVE API 2.0, CISA KEV JSON, FIRST EPSS CSV, CVE JSON 5.x or CSAF 2.0; plain or gzip. The format is detected from the content.",
+			"content":     map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}},
 		}
 	case rt.importBody:
 		op["requestBody"] = map[string]any{
@@ -267,9 +276,26 @@ func (g *schemaGen) ref(t reflect.Type) map[string]any {
 func (g *schemaGen) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
+	g.fields(t, props, &required)
+	out := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 && t != reflect.TypeFor[firmward.Device]() {
+		// A Device's fields are all present in answers, but only name is
+		// needed to create one.
+		out["required"] = required
+	}
+	return out
+}
+
+// fields adds the JSON properties of struct t to props; the fields of an
+// embedded struct without a JSON name are flattened, as encoding/json does.
+func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			g.fields(f.Type, props, required)
+			continue
+		}
 		if !f.IsExported() || name == "-" {
 			continue
 		}
@@ -278,16 +304,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		}
 		props[name] = g.ref(f.Type)
 		if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
-			required = append(required, name)
+			*required = append(*required, name)
 		}
 	}
-	out := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 && t != reflect.TypeFor[firmward.Device]() {
-		// A Device's fields are all present in answers, but only name is
-		// needed to create one.
-		out["required"] = required
-	}
-	return out
 }
 
 // nullable lets s also be null.

@@ -18,7 +18,8 @@ type route struct {
 
 	query       []param // accepted query parameters
 	requestBody string  // schema of the JSON request body; "" for none
-	importBody  bool    // the body is a CSV or JSON upload
+	importBody  bool    // the body is a CSV or JSON upload of devices
+	feedBody    bool    // the body is a vulnerability feed file
 	status      int     // status of success
 	response    string  // schema of the JSON success body; "" for none
 	contentType string  // of the success body when not JSON
@@ -146,6 +147,21 @@ func (s *Server) routeTable() []route {
 		{
 			Route:   Route{"DELETE", apiPrefix + "/tokens/{id}", admin, "Revoke an API token."},
 			handler: s.handleRevokeToken, status: 204, errors: []int{404, 409},
+		},
+
+		{
+			Route:   Route{"POST", apiPrefix + "/feeds/import", operator, "Import one vulnerability feed file (NVD 1.1 or 2.0, CISA KEV, FIRST EPSS, CVE 5.x, CSAF 2.0; plain or gzip) sent as the body: every record or none."},
+			handler: s.handleImportFeed, query: feedImportParams, feedBody: true,
+			status: 200, response: "FeedImportResult", errors: []int{400, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/vulnerabilities", viewer, "List stored CVEs (merged across sources), one page at a time, ordered by id."},
+			handler: s.handleListVulnerabilities, query: listVulnParams,
+			status: 200, response: "VulnerabilityList", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/vulnerabilities/{id}", viewer, "One CVE: its records merged across sources, with its KEV entry and EPSS score."},
+			handler: s.handleGetVulnerability, status: 200, response: "VulnerabilityRecord", errors: []int{400, 404},
 		},
 
 		{

@@ -42,6 +42,7 @@ type Config struct {
 	Devices firmward.DeviceService
 	Tokens  firmward.TokenService
 	Audit   firmward.AuditService
+	Vulns   firmward.VulnerabilityService
 
 	// Logger receives one line per request and the details of internal
 	// errors; nil discards.
@@ -55,6 +56,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// MaxBodyBytes bounds import uploads; zero means DefaultMaxImportBytes.
 	MaxBodyBytes int64
+	// MaxFeedBytes bounds feed uploads; zero means DefaultMaxFeedBytes.
+	MaxFeedBytes int64
 }
 
 // Route is one route of the API: Pattern is a net/http ServeMux path
@@ -73,10 +76,12 @@ type Server struct {
 	devices   firmward.DeviceService
 	tokens    firmward.TokenService
 	audit     firmward.AuditService
+	vulns     firmward.VulnerabilityService
 	logger    *slog.Logger
 	registry  *prometheus.Registry
 	ready     func(context.Context) error
 	maxImport int64
+	maxFeed   int64
 
 	routes  []route
 	mux     *recordingMux  // every route, the API fallback and mounted handlers
@@ -95,13 +100,15 @@ type Server struct {
 // NewServer returns a server with every route of Routes registered. It
 // panics when cfg lacks one of its services, which is a wiring mistake.
 func NewServer(cfg Config) *Server {
-	if cfg.Devices == nil || cfg.Tokens == nil || cfg.Audit == nil {
-		panic("httpapi.NewServer: Config needs Devices, Tokens and Audit")
+	if cfg.Devices == nil || cfg.Tokens == nil || cfg.Audit == nil || cfg.Vulns == nil {
+		panic("httpapi.NewServer: Config needs Devices, Tokens, Audit and Vulns")
 	}
 	s := &Server{
 		devices:   cfg.Devices,
 		tokens:    cfg.Tokens,
 		audit:     cfg.Audit,
+		vulns:     cfg.Vulns,
+		maxFeed:   cfg.MaxFeedBytes,
 		logger:    cfg.Logger,
 		registry:  cfg.Registry,
 		ready:     cfg.Ready,
@@ -117,6 +124,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if s.maxImport <= 0 {
 		s.maxImport = DefaultMaxImportBytes
+	}
+	if s.maxFeed <= 0 {
+		s.maxFeed = DefaultMaxFeedBytes
 	}
 	s.metrics = newHTTPMetrics(s.registry)
 	s.metricsHandler = s.newMetricsHandler()

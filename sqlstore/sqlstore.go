@@ -334,38 +334,92 @@ func (db *DB) read() conn { return conn{db: db, q: db.db} }
 
 // write runs fn in a write transaction and commits it when fn returns nil.
 func (db *DB) write(ctx context.Context, fn func(tx conn) error) error {
+	wt, err := db.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer wt.rollback() //nolint:errcheck // a no-op after commit
+	if err := fn(wt.conn); err != nil {
+		return err
+	}
+	return wt.commit()
+}
+
+// writeTx is an open write transaction, for work that spans several calls
+// (a feed import); write is the usual way in. Exactly one of commit and
+// rollback ends it and releases the writer; rollback after that is a
+// no-op. It is not safe for concurrent use.
+type writeTx struct {
+	conn
+	tx      *sql.Tx
+	raw     *sql.Conn // PostgreSQL only
+	release func()    // frees writeSem on SQLite
+	done    bool
+}
+
+// beginWrite opens a write transaction: on SQLite it first takes this
+// process's write lock, held until the transaction ends.
+func (db *DB) beginWrite(ctx context.Context) (*writeTx, error) {
+	wt := &writeTx{release: func() {}}
 	if db.writeSem != nil {
 		select {
 		case db.writeSem <- struct{}{}:
-			defer func() { <-db.writeSem }()
+			wt.release = func() { <-db.writeSem }
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the write lock: %w", ctx.Err())
+			return nil, fmt.Errorf("waiting for the write lock: %w", ctx.Err())
 		}
 	}
-	var raw *sql.Conn
-	var tx *sql.Tx
 	var err error
 	if db.dialect == postgres {
 		// Keep hold of the connection: bulk inserts COPY through it.
-		if raw, err = db.db.Conn(ctx); err != nil {
-			return fmt.Errorf("getting a connection: %w", err)
+		if wt.raw, err = db.db.Conn(ctx); err != nil {
+			wt.release()
+			return nil, fmt.Errorf("getting a connection: %w", err)
 		}
-		defer func() { _ = raw.Close() }()
-		tx, err = raw.BeginTx(ctx, nil)
+		wt.tx, err = wt.raw.BeginTx(ctx, nil)
 	} else {
-		tx, err = db.db.BeginTx(ctx, nil)
+		wt.tx, err = db.db.BeginTx(ctx, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("beginning transaction: %w", err)
+		wt.end()
+		return nil, fmt.Errorf("beginning transaction: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(conn{db: db, q: tx, raw: raw}); err != nil {
-		return err
+	wt.conn = conn{db: db, q: wt.tx, raw: wt.raw}
+	return wt, nil
+}
+
+// commit commits the transaction and releases the writer.
+func (wt *writeTx) commit() error {
+	if wt.done {
+		return errors.New("committing transaction: it has ended already")
 	}
-	if err := tx.Commit(); err != nil {
+	defer wt.end()
+	if err := wt.tx.Commit(); err != nil {
 		return fmt.Errorf("committing transaction: %w", mapError(err))
 	}
 	return nil
+}
+
+// rollback discards the transaction and releases the writer; after commit
+// or another rollback it does nothing.
+func (wt *writeTx) rollback() error {
+	if wt.done {
+		return nil
+	}
+	defer wt.end()
+	if err := wt.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rolling back transaction: %w", err)
+	}
+	return nil
+}
+
+// end releases the connection and the writer.
+func (wt *writeTx) end() {
+	wt.done = true
+	if wt.raw != nil {
+		_ = wt.raw.Close()
+	}
+	wt.release()
 }
 
 // snapshot runs fn in a read-only transaction that sees one consistent

@@ -155,6 +155,20 @@ func commands() []command {
 			help: "Check that no audit event was edited, deleted or reordered. Exits 1 when the chain is broken.",
 			run:  runAuditVerify,
 		},
+		{
+			name: "feeds import", args: "FILE...",
+			summary: "import vulnerability feed files (NVD, KEV, EPSS, CVE 5, CSAF)",
+			help: "Upload feed files to the server, one after the other: NVD JSON 1.1 yearly feeds or CVE API 2.0\n" +
+				"pages, the CISA KEV catalog (JSON), FIRST EPSS scores (CSV), CVE JSON 5.x records, CSAF 2.0\n" +
+				"advisories; plain or .gz. The format is detected from the content. Each file is imported whole or\n" +
+				"not at all; importing a file twice changes nothing, and a newer record replaces an older one.",
+			run: runFeedsImport,
+		},
+		{
+			name: "vulns show", args: "CVE-ID", summary: "show what firmward knows of one CVE",
+			help: "Show one CVE merged across the imported feeds, with its CVSS scores, KEV entry and EPSS score.",
+			run:  runVulnsShow,
+		},
 		{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		{name: "version", args: "", summary: "print the version", run: runVersion},
 	}

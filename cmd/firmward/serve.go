@@ -143,6 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Devices:  devices,
 		Tokens:   tokens,
 		Audit:    audit,
+		Vulns:    sqlstore.NewVulnerabilityService(db),
 		Logger:   m.logger,
 		Registry: registry,
 		Ready:    db.Ping,

@@ -67,6 +67,20 @@ TABLE devices
     updated_at bigint NOT NULL
     search text NOT NULL DEFAULT ''::text
 
+TABLE epss
+    cve text NOT NULL
+    score double precision NOT NULL
+    percentile double precision NOT NULL
+    score_date text NOT NULL
+    model_version text NOT NULL
+
+TABLE kev
+    cve text NOT NULL
+    data text NOT NULL
+    date_added text NOT NULL
+    due_date text NOT NULL
+    ransomware boolean NOT NULL
+
 TABLE schema_migrations
     version bigint NOT NULL
     applied_at bigint NOT NULL
@@ -88,6 +102,12 @@ TABLE tokens
     last_used_at bigint
     revoked_at bigint
 
+TABLE vuln_records
+    cve text NOT NULL
+    source text NOT NULL
+    last_modified bigint NOT NULL
+    data text NOT NULL
+
 CONSTRAINT audit_events.audit_events_pkey PRIMARY KEY (seq)
 CONSTRAINT audit_head.audit_head_id_check CHECK ((id = 1))
 CONSTRAINT audit_head.audit_head_pkey PRIMARY KEY (id)
@@ -96,11 +116,14 @@ CONSTRAINT device_ips.device_ips_pkey PRIMARY KEY (ip, device_id)
 CONSTRAINT device_macs.device_macs_pkey PRIMARY KEY (mac)
 CONSTRAINT device_tags.device_tags_pkey PRIMARY KEY (tag, device_id)
 CONSTRAINT devices.devices_pkey PRIMARY KEY (id)
+CONSTRAINT epss.epss_pkey PRIMARY KEY (cve)
+CONSTRAINT kev.kev_pkey PRIMARY KEY (cve)
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version)
 CONSTRAINT sessions.sessions_pkey PRIMARY KEY (secret_hash)
 CONSTRAINT sessions.sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES tokens(id) ON DELETE CASCADE
 CONSTRAINT tokens.tokens_pkey PRIMARY KEY (id)
 CONSTRAINT tokens.tokens_secret_hash_key UNIQUE (secret_hash)
+CONSTRAINT vuln_records.vuln_records_pkey PRIMARY KEY (cve, source)
 
 CREATE INDEX audit_events_action ON audit_events USING btree (action, seq);
 CREATE INDEX audit_events_actor ON audit_events USING btree (actor, seq);
@@ -117,9 +140,12 @@ CREATE INDEX devices_manufacturer ON devices USING btree (manufacturer_lc, id);
 CREATE INDEX devices_missing_firmware ON devices USING btree (id) WHERE (firmware_version = ''::text);
 CREATE UNIQUE INDEX devices_pkey ON devices USING btree (id);
 CREATE INDEX devices_site ON devices USING btree (site_lc, id);
+CREATE UNIQUE INDEX epss_pkey ON epss USING btree (cve);
+CREATE UNIQUE INDEX kev_pkey ON kev USING btree (cve);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 CREATE INDEX sessions_expires ON sessions USING btree (expires_at);
 CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (secret_hash);
 CREATE INDEX sessions_token ON sessions USING btree (token_id);
 CREATE UNIQUE INDEX tokens_pkey ON tokens USING btree (id);
 CREATE UNIQUE INDEX tokens_secret_hash_key ON tokens USING btree (secret_hash);
+CREATE UNIQUE INDEX vuln_records_pkey ON vuln_records USING btree (cve, source);

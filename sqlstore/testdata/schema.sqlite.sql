@@ -93,6 +93,22 @@ CREATE INDEX devices_missing_firmware ON devices (id) WHERE firmware_version = '
 
 CREATE INDEX devices_site ON devices (site_lc, id);
 
+CREATE TABLE epss (
+	cve           TEXT NOT NULL PRIMARY KEY,
+	score         REAL NOT NULL,
+	percentile    REAL NOT NULL,
+	score_date    TEXT NOT NULL,
+	model_version TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE kev (
+	cve        TEXT    NOT NULL PRIMARY KEY,
+	data       TEXT    NOT NULL,
+	date_added TEXT    NOT NULL,
+	due_date   TEXT    NOT NULL,
+	ransomware INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE schema_migrations (
 	version    BIGINT NOT NULL PRIMARY KEY,
 	applied_at BIGINT NOT NULL
@@ -119,5 +135,13 @@ CREATE TABLE tokens (
 	created_at   INTEGER NOT NULL,
 	last_used_at INTEGER,
 	revoked_at   INTEGER
+) STRICT;
+
+CREATE TABLE vuln_records (
+	cve           TEXT    NOT NULL,
+	source        TEXT    NOT NULL,
+	last_modified INTEGER NOT NULL,
+	data          TEXT    NOT NULL,
+	PRIMARY KEY (cve, source)
 ) STRICT;
 
