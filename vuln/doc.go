@@ -19,6 +19,8 @@
 //     affected[] data when NVD has no configuration; each Match explains
 //     itself.
 //
-// Mapping devices to CPE names (vendor aliases, fingerprints) happens
-// elsewhere; this package only compares names.
+//   - Propose suggests a device's firmware and hardware CPEs from its
+//     manufacturer and model, through a vendor alias table and a Catalog of
+//     the products present in the imported data, with a confidence and
+//     alternatives; an explicit CPE on the device always wins.
 package vuln
