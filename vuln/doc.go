@@ -8,12 +8,15 @@
 //     formatted-string binding unbound into a well-formed name with its
 //     escapes removed, ANY and NA, wildcards at the ends of values, and
 //     name matching as NISTIR 7696 defines it, without regard to case.
+//
 //   - Firmware versions (CompareVersions): a total order over the version
 //     strings vendors actually write ("1.1.4 Build 20230219 rel.60034",
 //     "R7000-V1.0.11.116_10.2.100", "3.0.0.4.388_24198", "7.1.1-42962").
+//
 //   - Version ranges (InRange): the four bounds of an NVD cpeMatch, and the
 //     difference between "affected" and "possibly affected" when the
 //     advisory names no versions.
+//
 //   - Applicability (MatchDevice): NVD configuration trees evaluated for one
 //     device with its own hardware, falling back to CVE 5.x / CSAF
 //     affected[] data when NVD has no configuration; each Match explains
