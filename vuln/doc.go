@@ -2,7 +2,7 @@
 // pure logic over the firmward domain types: no I/O, no clock, no
 // package-level state, and only the standard library and the root package.
 //
-// It has four layers:
+// It has five parts:
 //
 //   - CPE 2.3 names (ParseCPE, CPE.String, CompareAttr, MatchCPE): the
 //     formatted-string binding unbound into a well-formed name with its
