@@ -20,7 +20,10 @@ const (
 	ActionTokenRevoke  = "token.revoke"
 	ActionSessionStart = "session.start"
 	ActionSessionEnd   = "session.end"
-	ActionFeedImport   = "feed.import" // one event per imported feed file
+	ActionFeedImport   = "feed.import"    // one event per imported feed file
+	ActionFindingOpen  = "finding.open"   // matching found a new finding (or one came back)
+	ActionFindingFix   = "finding.fix"    // matching found the firmware outside every range
+	ActionFindingSet   = "finding.update" // a person changed status, note, acceptance or VEX
 )
 
 // FieldChange is one changed field: Old and New are the values as text
