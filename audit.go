@@ -21,8 +21,7 @@ const (
 	ActionSessionStart = "session.start"
 	ActionSessionEnd   = "session.end"
 	ActionFeedImport   = "feed.import"    // one event per imported feed file
-	ActionFindingOpen  = "finding.open"   // matching found a new finding (or one came back)
-	ActionFindingFix   = "finding.fix"    // matching found the firmware outside every range
+	ActionFindingSync  = "finding.sync"   // matching changed a device's findings: one event per device, listing CVEs opened, fixed, reopened
 	ActionFindingSet   = "finding.update" // a person changed status, note, acceptance or VEX
 )
 
