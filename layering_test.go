@@ -16,7 +16,7 @@ const module = "github.com/firmward/firmward"
 // purePackages hold logic over the domain types only: the standard library,
 // the root package and each other. Every other package outside cmd/ and e2e
 // is an adapter for one outside thing.
-var purePackages = []string{"inventory", "seed", "vuln", "feeds", "risk"}
+var purePackages = []string{"inventory", "seed", "vuln", "feeds", "risk", "assess"}
 
 type listedPackage struct {
 	ImportPath string
@@ -48,7 +48,7 @@ func checkLayering(pkgs []listedPackage) []string {
 			return "root"
 		case strings.HasPrefix(rel, "/cmd/"):
 			return "cmd"
-		case rel == "/e2e" || strings.HasPrefix(rel, "/e2e/") || rel == "/bench":
+		case rel == "/e2e" || strings.HasPrefix(rel, "/e2e/") || rel == "/bench" || rel == "/accuracy":
 			return "e2e" // test-only packages that drive the built binary
 		case slices.Contains(purePackages, strings.TrimPrefix(rel, "/")):
 			return "pure"
