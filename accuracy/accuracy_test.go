@@ -26,11 +26,11 @@ import (
 // margin. A change of the matcher that lowers a metric below its floor
 // fails the test; raise the floors when the matcher improves.
 const (
-	floorCertainPrecision  = 0.97
-	floorCertainRecall     = 0.89
-	floorAnyPrecision      = 0.96
-	floorAnyRecall         = 0.93
-	floorCertainExactShare = 0.88 // share of pairs judged exactly right
+	floorCertainPrecision  = 0.98
+	floorCertainRecall     = 0.93
+	floorAnyPrecision      = 0.98
+	floorAnyRecall         = 0.95
+	floorCertainExactShare = 0.92 // share of pairs judged exactly right
 )
 
 var dataDir = filepath.Join("..", "..", "shared", "data")

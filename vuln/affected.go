@@ -89,7 +89,7 @@ func affectedNames(a *firmward.Affected, d *device) bool {
 				return true
 			}
 		}
-		if a.Vendor != "" && a.Product != "" && sameName(a.Vendor, t.Vendor.Text) && sameProduct(a.Product, t.Product.Text) {
+		if a.Vendor != "" && a.Product != "" && sameVendor(a.Vendor, t.Vendor.Text) && sameProduct(a.Product, t.Product.Text) {
 			return true
 		}
 	}
@@ -109,6 +109,21 @@ func normalName(s string) string {
 
 func sameName(a, b string) bool {
 	return a != "" && normalName(a) == normalName(b)
+}
+
+// sameVendor reports whether a vendor as an advisory writes it ("QNAP
+// Systems Inc.", "ASUSTeK COMPUTER INC.") names the CPE vendor cpeVendor,
+// directly or through the alias table.
+func sameVendor(advisory, cpeVendor string) bool {
+	if sameName(advisory, cpeVendor) {
+		return true
+	}
+	for _, v := range LookupVendors(advisory) {
+		if sameName(v, cpeVendor) {
+			return true
+		}
+	}
+	return false
 }
 
 func sameProduct(a, b string) bool {

@@ -388,3 +388,23 @@ func BenchmarkMatchDevice(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(vs)), "cves/op")
 }
+
+// TestAffectedVendorAliases: CVE 5 and CSAF name vendors as companies do
+// ("QNAP Systems Inc."); the alias table links them to CPE vendors.
+func TestAffectedVendorAliases(t *testing.T) {
+	t.Parallel()
+	v := &firmward.Vulnerability{ID: "CVE-2023-32971", Affected: []firmward.Affected{{
+		Source: "cve5:cna", Vendor: "QNAP Systems Inc.", Product: "QTS", Default: "unaffected",
+		Versions: []firmward.AffectedVersion{{Version: "5.0.x", LessThan: "5.0.1.2425 build 20230609", Status: "affected"}},
+	}}}
+	got := MatchDevice(v, DeviceCPEs{Firmware: "cpe:2.3:o:qnap:qts:5.0.1.2376:*:*:*:*:*:*:*"})
+	if len(got) != 1 || !got[0].Certain {
+		t.Fatalf("QNAP Systems Inc. / QTS should match qnap:qts 5.0.1.2376 certainly: %+v", got)
+	}
+	// The fixed build, written in full. (A bare "5.0.1.2425" still sorts
+	// below "5.0.1.2425 build 20230609": a version without its build number
+	// is taken as older than the same version with one.)
+	if got := MatchDevice(v, DeviceCPEs{Firmware: "cpe:2.3:o:qnap:qts:*:*:*:*:*:*:*:*", Version: "5.0.1.2425 build 20230609"}); len(got) != 0 {
+		t.Errorf("the fixed version should not match: %+v", got)
+	}
+}

@@ -792,7 +792,7 @@ func hardwareCPE(vendor, product string, info *productInfo, version string) stri
 		v = bind(version)
 		if info != nil {
 			for _, dv := range info.versions {
-				if CompareVersions(dv, version) == 0 {
+				if sameVersion(dv, version) {
 					v = bind(dv)
 					break
 				}
@@ -921,6 +921,9 @@ func isModelNumber(w string) bool {
 // trailing letter, else "" (an order number such as "6ES7214-1AG40-0XB0"
 // is not a revision).
 func revisionWord(v string) string {
+	if r := strings.ToLower(strings.TrimSpace(v)); isLetterRevision(r) {
+		return r // D-Link and others: hardware revision "A1", "B2"
+	}
 	w := versionWord(v)
 	if w == "" || len(w) > 16 {
 		return ""
@@ -935,4 +938,25 @@ func revisionWord(v string) string {
 		}
 	}
 	return w
+}
+
+// isLetterRevision reports whether r (lower case) is a hardware revision
+// of one letter and one or two digits, as D-Link writes them ("a1", "b2",
+// "c10"). A leading "v" is a version mark instead ("v2" is version 2).
+func isLetterRevision(r string) bool {
+	if len(r) < 2 || len(r) > 3 || r[0] < 'a' || r[0] > 'z' || r[0] == 'v' {
+		return false
+	}
+	return strings.Trim(r[1:], "0123456789") == ""
+}
+
+// sameVersion reports whether two versions are the same: by
+// CompareVersions, except that letter revisions are names, not numbers
+// ("c1" is not "a1", though CompareVersions, which skips leading letters,
+// finds them equal).
+func sameVersion(a, b string) bool {
+	if isLetterRevision(strings.ToLower(a)) || isLetterRevision(strings.ToLower(b)) {
+		return strings.EqualFold(a, b)
+	}
+	return CompareVersions(a, b) == 0
 }

@@ -625,3 +625,27 @@ func FuzzPropose(f *testing.F) {
 		_ = cat.Add("cpe:2.3:o:" + manufacturer + ":" + model + ":*:*:*:*:*:*:*:*")
 	})
 }
+
+func TestSameVersionLetterRevisions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"a1", "A1", true},
+		{"a1", "c1", false}, // D-Link revisions are names
+		{"b2", "b2", true},
+		{"v2", "2", true}, // a leading v marks a version
+		{"V1.20", "1.20", true},
+		{"1.0", "1.0.0", true},
+		{"1.0", "1.1", false},
+	}
+	for _, tt := range tests {
+		if got := sameVersion(tt.a, tt.b); got != tt.same {
+			t.Errorf("sameVersion(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.same)
+		}
+	}
+	if got := revisionWord("C1"); got != "c1" {
+		t.Errorf("revisionWord(C1) = %q, want c1", got)
+	}
+}

@@ -39,7 +39,7 @@ func inRange(version string, critVersion Attr, m firmward.CPEMatch) (in, certain
 		case critVersion.HasWildcards():
 			return wildcardMatch(critVersion, version), true
 		}
-		return CompareVersions(version, critVersion.Text) == 0, true
+		return sameVersion(version, critVersion.Text), true
 	}
 	if unknown {
 		return true, false
