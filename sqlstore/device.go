@@ -366,8 +366,8 @@ func (s *DeviceService) UpdateDevice(ctx context.Context, id int64, u firmward.D
 	return out, nil
 }
 
-// DeleteDevice removes a device (ENOTFOUND if there is none) and records
-// its last state in the audit trail.
+// DeleteDevice removes a device (ENOTFOUND if there is none) with its
+// findings and records its last state in the audit trail.
 func (s *DeviceService) DeleteDevice(ctx context.Context, id int64) error {
 	return s.db.write(ctx, func(tx conn) error {
 		old, err := findDevice(ctx, tx, id, true)
@@ -376,6 +376,9 @@ func (s *DeviceService) DeleteDevice(ctx context.Context, id int64) error {
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM devices WHERE id = ?", id); err != nil {
 			return fmt.Errorf("deleting device %d: %w", id, err)
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM findings WHERE device_id = ?", id); err != nil {
+			return fmt.Errorf("deleting the findings of device %d: %w", id, err)
 		}
 		if err := syncLists(ctx, tx, id, old, &firmward.Device{}); err != nil {
 			return err

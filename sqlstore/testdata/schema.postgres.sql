@@ -74,6 +74,33 @@ TABLE epss
     score_date text NOT NULL
     model_version text NOT NULL
 
+TABLE findings
+    id bigint NOT NULL IDENTITY
+    device_id bigint NOT NULL
+    cve text NOT NULL
+    status text NOT NULL
+    certain boolean NOT NULL
+    evidence text NOT NULL
+    cvss_score double precision NOT NULL DEFAULT 0
+    cvss_vector text NOT NULL DEFAULT ''::text
+    kev boolean NOT NULL DEFAULT false
+    kev_due_date text NOT NULL DEFAULT ''::text
+    ransomware boolean NOT NULL DEFAULT false
+    epss double precision NOT NULL DEFAULT 0
+    epss_percentile double precision NOT NULL DEFAULT 0
+    decision text NOT NULL DEFAULT ''::text
+    decision_why text NOT NULL DEFAULT ''::text
+    priority integer NOT NULL DEFAULT 0
+    due_date bigint
+    fixed_in text NOT NULL DEFAULT ''::text
+    note text NOT NULL DEFAULT ''::text
+    accepted_until text NOT NULL DEFAULT ''::text
+    vex_justification text NOT NULL DEFAULT ''::text
+    first_seen bigint NOT NULL
+    last_seen bigint NOT NULL
+    fixed_at bigint
+    updated_at bigint NOT NULL
+
 TABLE kev
     cve text NOT NULL
     data text NOT NULL
@@ -117,6 +144,8 @@ CONSTRAINT device_macs.device_macs_pkey PRIMARY KEY (mac)
 CONSTRAINT device_tags.device_tags_pkey PRIMARY KEY (tag, device_id)
 CONSTRAINT devices.devices_pkey PRIMARY KEY (id)
 CONSTRAINT epss.epss_pkey PRIMARY KEY (cve)
+CONSTRAINT findings.findings_device_id_cve_key UNIQUE (device_id, cve)
+CONSTRAINT findings.findings_pkey PRIMARY KEY (id)
 CONSTRAINT kev.kev_pkey PRIMARY KEY (cve)
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version)
 CONSTRAINT sessions.sessions_pkey PRIMARY KEY (secret_hash)
@@ -141,6 +170,12 @@ CREATE INDEX devices_missing_firmware ON devices USING btree (id) WHERE (firmwar
 CREATE UNIQUE INDEX devices_pkey ON devices USING btree (id);
 CREATE INDEX devices_site ON devices USING btree (site_lc, id);
 CREATE UNIQUE INDEX epss_pkey ON epss USING btree (cve);
+CREATE INDEX findings_cve ON findings USING btree (cve, status);
+CREATE INDEX findings_decision ON findings USING btree (decision, status, priority DESC, id);
+CREATE UNIQUE INDEX findings_device_id_cve_key ON findings USING btree (device_id, cve);
+CREATE INDEX findings_kev ON findings USING btree (kev, status, priority DESC, id);
+CREATE UNIQUE INDEX findings_pkey ON findings USING btree (id);
+CREATE INDEX findings_status_priority ON findings USING btree (status, priority DESC, id);
 CREATE UNIQUE INDEX kev_pkey ON kev USING btree (cve);
 CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (version);
 CREATE INDEX sessions_expires ON sessions USING btree (expires_at);

@@ -101,6 +101,43 @@ CREATE TABLE epss (
 	model_version TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE findings (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id         INTEGER NOT NULL,
+	cve               TEXT    NOT NULL,
+	status            TEXT    NOT NULL,
+	certain           INTEGER NOT NULL,
+	evidence          TEXT    NOT NULL,
+	cvss_score        REAL    NOT NULL DEFAULT 0,
+	cvss_vector       TEXT    NOT NULL DEFAULT '',
+	kev               INTEGER NOT NULL DEFAULT 0,
+	kev_due_date      TEXT    NOT NULL DEFAULT '',
+	ransomware        INTEGER NOT NULL DEFAULT 0,
+	epss              REAL    NOT NULL DEFAULT 0,
+	epss_percentile   REAL    NOT NULL DEFAULT 0,
+	decision          TEXT    NOT NULL DEFAULT '',
+	decision_why      TEXT    NOT NULL DEFAULT '',
+	priority          INTEGER NOT NULL DEFAULT 0,
+	due_date          INTEGER,
+	fixed_in          TEXT    NOT NULL DEFAULT '',
+	note              TEXT    NOT NULL DEFAULT '',
+	accepted_until    TEXT    NOT NULL DEFAULT '',
+	vex_justification TEXT    NOT NULL DEFAULT '',
+	first_seen        INTEGER NOT NULL,
+	last_seen         INTEGER NOT NULL,
+	fixed_at          INTEGER,
+	updated_at        INTEGER NOT NULL,
+	UNIQUE (device_id, cve)
+) STRICT;
+
+CREATE INDEX findings_cve ON findings (cve, status);
+
+CREATE INDEX findings_decision ON findings (decision, status, priority DESC, id);
+
+CREATE INDEX findings_kev ON findings (kev, status, priority DESC, id);
+
+CREATE INDEX findings_status_priority ON findings (status, priority DESC, id);
+
 CREATE TABLE kev (
 	cve        TEXT    NOT NULL PRIMARY KEY,
 	data       TEXT    NOT NULL,
