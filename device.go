@@ -313,3 +313,28 @@ type DeviceService interface {
 	// DeviceStats counts devices for the dashboard.
 	DeviceStats(ctx context.Context) (*DeviceStats, error)
 }
+
+// NewDeviceStats returns DeviceStats with every known category,
+// criticality, exposure and update mechanism (and "unknown") counted as
+// zero, so that charts show empty bars rather than missing ones.
+func NewDeviceStats() *DeviceStats {
+	st := &DeviceStats{
+		ByCategory:        map[string]int64{},
+		ByCriticality:     map[string]int64{},
+		ByExposure:        map[string]int64{},
+		ByUpdateMechanism: map[string]int64{"unknown": 0},
+	}
+	for _, c := range Categories {
+		st.ByCategory[string(c)] = 0
+	}
+	for _, c := range Criticalities {
+		st.ByCriticality[string(c)] = 0
+	}
+	for _, e := range Exposures {
+		st.ByExposure[string(e)] = 0
+	}
+	for _, m := range UpdateMechanisms {
+		st.ByUpdateMechanism[string(m)] = 0
+	}
+	return st
+}

@@ -722,22 +722,7 @@ func testStats(t *testing.T, b backend) {
 // statsOf computes DeviceStats from a listing of every device.
 func statsOf(t *testing.T, svc *DeviceService) *firmward.DeviceStats {
 	t.Helper()
-	st := &firmward.DeviceStats{
-		ByCategory: map[string]int64{}, ByCriticality: map[string]int64{}, ByExposure: map[string]int64{},
-		ByUpdateMechanism: map[string]int64{"unknown": 0},
-	}
-	for _, c := range firmward.Categories {
-		st.ByCategory[string(c)] = 0
-	}
-	for _, c := range firmward.Criticalities {
-		st.ByCriticality[string(c)] = 0
-	}
-	for _, e := range firmward.Exposures {
-		st.ByExposure[string(e)] = 0
-	}
-	for _, m := range firmward.UpdateMechanisms {
-		st.ByUpdateMechanism[string(m)] = 0
-	}
+	st := firmward.NewDeviceStats()
 	f := firmward.DeviceFilter{Limit: firmward.MaxPageSize}
 	for {
 		list, next, err := svc.FindDevices(context.Background(), f)

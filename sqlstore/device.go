@@ -839,24 +839,7 @@ func allocateDeviceIDs(ctx context.Context, tx conn, n int) ([]int64, error) {
 // reads the device_counts table, which every change keeps up to date, so
 // it costs the same for 20 devices or a million.
 func (s *DeviceService) DeviceStats(ctx context.Context) (*firmward.DeviceStats, error) {
-	st := &firmward.DeviceStats{
-		ByCategory:        map[string]int64{},
-		ByCriticality:     map[string]int64{},
-		ByExposure:        map[string]int64{},
-		ByUpdateMechanism: map[string]int64{"unknown": 0},
-	}
-	for _, c := range firmward.Categories {
-		st.ByCategory[string(c)] = 0
-	}
-	for _, c := range firmward.Criticalities {
-		st.ByCriticality[string(c)] = 0
-	}
-	for _, e := range firmward.Exposures {
-		st.ByExposure[string(e)] = 0
-	}
-	for _, m := range firmward.UpdateMechanisms {
-		st.ByUpdateMechanism[string(m)] = 0
-	}
+	st := firmward.NewDeviceStats()
 	rows, err := s.db.read().query(ctx, "SELECT dimension, value, n FROM device_counts")
 	if err != nil {
 		return nil, fmt.Errorf("counting devices: %w", err)
