@@ -14,50 +14,41 @@ import (
 // it lives here rather than among the domain's codes.
 const codeMethodNotAllowed = "method_not_allowed"
 
-// errorStatus maps an error code to its HTTP status. It is the only place
-// that does.
+// codeStatuses pairs each error code with its HTTP status: the only place
+// that does, read both ways by errorStatus and statusCode.
+var codeStatuses = [...]struct {
+	code   string
+	status int
+}{
+	{firmward.EINVALID, http.StatusBadRequest},
+	{firmward.ENOTFOUND, http.StatusNotFound},
+	{firmward.ECONFLICT, http.StatusConflict},
+	{firmward.EUNAUTHORIZED, http.StatusUnauthorized},
+	{firmward.EFORBIDDEN, http.StatusForbidden},
+	{firmward.ETOOLARGE, http.StatusRequestEntityTooLarge},
+	{codeMethodNotAllowed, http.StatusMethodNotAllowed},
+}
+
+// errorStatus maps an error code to its HTTP status; unknown codes and
+// internal errors are 500.
 func errorStatus(code string) int {
-	switch code {
-	case firmward.EINVALID:
-		return http.StatusBadRequest
-	case firmward.ENOTFOUND:
-		return http.StatusNotFound
-	case firmward.ECONFLICT:
-		return http.StatusConflict
-	case firmward.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case firmward.EFORBIDDEN:
-		return http.StatusForbidden
-	case firmward.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case codeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	default:
-		return http.StatusInternalServerError
+	for _, cs := range codeStatuses {
+		if cs.code == code {
+			return cs.status
+		}
 	}
+	return http.StatusInternalServerError
 }
 
 // statusCode is the inverse of errorStatus, for the Client when a response
 // is not our JSON (a proxy's error page, say).
 func statusCode(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return firmward.EINVALID
-	case http.StatusNotFound:
-		return firmward.ENOTFOUND
-	case http.StatusConflict:
-		return firmward.ECONFLICT
-	case http.StatusUnauthorized:
-		return firmward.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return firmward.EFORBIDDEN
-	case http.StatusRequestEntityTooLarge:
-		return firmward.ETOOLARGE
-	case http.StatusMethodNotAllowed:
-		return codeMethodNotAllowed
-	default:
-		return firmward.EINTERNAL
+	for _, cs := range codeStatuses {
+		if cs.status == status {
+			return cs.code
+		}
 	}
+	return firmward.EINTERNAL
 }
 
 // errorBody is the JSON shape of every error response.
