@@ -32,6 +32,10 @@
 //     device's version) and the device's Fix: the lowest version leaving
 //     every open range, with the CVEs it closes and those still open.
 //
+// Run is the whole loop over the services: it reads every stored record
+// into a new Index, assesses every device in batches with Devices and
+// stores each device's findings with SyncDeviceFindings.
+//
 // An Index is built by one goroutine (Add), then read by any number
 // (Candidates, Assessor.Device); assessing a fleet is a worker pool over
 // one shared Assessor (see the benchmark).

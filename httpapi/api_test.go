@@ -818,7 +818,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// A second server on the same registry reuses the collectors.
-	NewServer(Config{Devices: e.devices, Tokens: e.tokens, Audit: e.audit, Vulns: e.vulns, Registry: e.srv.registry})
+	NewServer(Config{Devices: e.devices, Tokens: e.tokens, Audit: e.audit, Vulns: e.vulns, Findings: e.finds, Registry: e.srv.registry})
 }
 
 func TestHealthz(t *testing.T) {
@@ -941,7 +941,7 @@ func TestInternalErrors(t *testing.T) {
 	for i := range firmward.MaxPageSize + 1 {
 		e.mustCreate(t, firmward.Device{Name: fmt.Sprint("d", i)})
 	}
-	srv := NewServer(Config{Devices: failingDevices{e.devices}, Tokens: e.tokens, Audit: e.audit, Vulns: e.vulns, Logger: e.srv.logger})
+	srv := NewServer(Config{Devices: failingDevices{e.devices}, Tokens: e.tokens, Audit: e.audit, Vulns: e.vulns, Findings: e.finds, Logger: e.srv.logger})
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	c := NewClient(ts.URL, e.secret[firmward.RoleViewer])

@@ -32,6 +32,10 @@ var archRoles = map[string]firmward.Role{
 	"POST /api/v1/feeds/import":        firmward.RoleOperator,
 	"GET /api/v1/vulnerabilities":      firmward.RoleViewer,
 	"GET /api/v1/vulnerabilities/{id}": firmward.RoleViewer,
+	"GET /api/v1/findings":             firmward.RoleViewer,
+	"GET /api/v1/findings/{id}":        firmward.RoleViewer,
+	"PATCH /api/v1/findings/{id}":      firmward.RoleOperator,
+	"POST /api/v1/findings/assess":     firmward.RoleOperator,
 	"GET /api/v1/audit":                firmward.RoleViewer,
 	"GET /api/v1/audit/verify":         firmward.RoleViewer,
 }

@@ -26,6 +26,7 @@ type env struct {
 	tokens  firmward.TokenService
 	audit   firmward.AuditService
 	vulns   firmward.VulnerabilityService
+	finds   firmward.FindingService
 	srv     *Server
 	ts      *httptest.Server
 	logs    *lockedBuffer
@@ -61,6 +62,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		tokens:  sqlstore.NewTokenService(db),
 		audit:   sqlstore.NewAuditService(db),
 		vulns:   sqlstore.NewVulnerabilityService(db),
+		finds:   sqlstore.NewFindingService(db),
 		logs:    &lockedBuffer{},
 		secret:  map[firmward.Role]string{},
 	}
@@ -69,6 +71,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Tokens:       e.tokens,
 		Audit:        e.audit,
 		Vulns:        e.vulns,
+		Findings:     e.finds,
 		MaxFeedBytes: o.maxFeed,
 		Logger:       slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registry:     prometheus.NewRegistry(),

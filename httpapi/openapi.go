@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/assess"
 )
 
 // renderOpenAPI builds the OpenAPI 3.1 document from the route table. The
@@ -35,6 +36,10 @@ func (s *Server) renderOpenAPI() []byte {
 		firmward.FeedImportResult{},
 		firmward.VulnerabilityRecord{},
 		VulnerabilityList{},
+		firmward.Finding{},
+		firmward.FindingUpdate{},
+		FindingList{},
+		assess.RunResult{},
 	} {
 		g.ref(reflect.TypeOf(t))
 	}
@@ -219,6 +224,7 @@ var enumValues = map[reflect.Type][]string{
 	reflect.TypeFor[firmward.AutoUpdate]():      names(firmward.AutoUpdates),
 	reflect.TypeFor[firmward.Source]():          names(firmward.Sources),
 	reflect.TypeFor[firmward.Role]():            names(firmward.Roles),
+	reflect.TypeFor[firmward.FindingStatus]():   names(firmward.FindingStatuses),
 }
 
 func names[T ~string](values []T) []string {

@@ -165,6 +165,24 @@ func (s *Server) routeTable() []route {
 		},
 
 		{
+			Route:   Route{"GET", apiPrefix + "/findings", viewer, "List findings (open ones unless status says otherwise), most urgent first, with filters."},
+			handler: s.handleListFindings, query: listFindingParams,
+			status: 200, response: "FindingList", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/findings/{id}", viewer, "One finding, with the evidence of the match and what decides its urgency."},
+			handler: s.handleGetFinding, status: 200, response: "Finding", errors: []int{404},
+		},
+		{
+			Route:   Route{"PATCH", apiPrefix + "/findings/{id}", operator, "Set a finding's status: open, mitigated (with a note), risk-accepted (until a date) or not-affected (with a VEX justification); audited."},
+			handler: s.handleUpdateFinding, requestBody: "FindingUpdate", status: 200, response: "Finding", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/findings/assess", operator, "Assess every device against every stored CVE now and store the findings; answers when done."},
+			handler: s.handleRunAssessment, status: 200, response: "RunResult",
+		},
+
+		{
 			Route:   Route{"GET", apiPrefix + "/audit", viewer, "Audit events, oldest first unless order=newest."},
 			handler: s.handleListAudit, query: listAuditParams,
 			status: 200, response: "AuditList", errors: []int{400},

@@ -43,6 +43,9 @@ type Config struct {
 	Tokens  firmward.TokenService
 	Audit   firmward.AuditService
 	Vulns   firmward.VulnerabilityService
+	// Findings stores the findings of assessment (POST
+	// /api/v1/findings/assess runs it over Devices and Vulns).
+	Findings firmward.FindingService
 
 	// Logger receives one line per request and the details of internal
 	// errors; nil discards.
@@ -77,6 +80,7 @@ type Server struct {
 	tokens    firmward.TokenService
 	audit     firmward.AuditService
 	vulns     firmward.VulnerabilityService
+	findings  firmward.FindingService
 	logger    *slog.Logger
 	registry  *prometheus.Registry
 	ready     func(context.Context) error
@@ -100,14 +104,15 @@ type Server struct {
 // NewServer returns a server with every route of Routes registered. It
 // panics when cfg lacks one of its services, which is a wiring mistake.
 func NewServer(cfg Config) *Server {
-	if cfg.Devices == nil || cfg.Tokens == nil || cfg.Audit == nil || cfg.Vulns == nil {
-		panic("httpapi.NewServer: Config needs Devices, Tokens, Audit and Vulns")
+	if cfg.Devices == nil || cfg.Tokens == nil || cfg.Audit == nil || cfg.Vulns == nil || cfg.Findings == nil {
+		panic("httpapi.NewServer: Config needs Devices, Tokens, Audit, Vulns and Findings")
 	}
 	s := &Server{
 		devices:   cfg.Devices,
 		tokens:    cfg.Tokens,
 		audit:     cfg.Audit,
 		vulns:     cfg.Vulns,
+		findings:  cfg.Findings,
 		maxFeed:   cfg.MaxFeedBytes,
 		logger:    cfg.Logger,
 		registry:  cfg.Registry,

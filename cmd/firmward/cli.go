@@ -70,6 +70,7 @@ var commandGroups = []struct {
 	{"Sample data", []string{"seed home", "seed enterprise"}},
 	{"Access", []string{"token create", "token list", "token revoke"}},
 	{"Audit trail", []string{"audit list", "audit verify"}},
+	{"Vulnerabilities", []string{"feeds import", "vulns", "vulns show", "vulns assess"}},
 	{"Other", []string{"help", "version"}},
 }
 
@@ -169,6 +170,21 @@ func commands() []command {
 			help: "Show one CVE merged across the imported feeds, with its CVSS scores, KEV entry and EPSS score.",
 			run:  runVulnsShow,
 		},
+		{
+			name: "vulns", args: "[--device ID] [--kev] [--overdue] [--decision D] [--status S] [--limit N]",
+			summary: "list findings, most urgent first",
+			help: "List the findings of the last assessment, most urgent first: priority, SSVC decision, CVE, device,\n" +
+				"KEV, EPSS, CVSS, SLA due date and status. Open findings unless --status says otherwise (--status all\n" +
+				"lists every status). One page at a time: the line under the table gives the command for the next.",
+			run: runVulns,
+		},
+		{
+			name: "vulns assess", args: "", summary: "assess every device against the imported CVEs now",
+			help: "Match every device against every imported CVE, rate each match (SSVC decision, priority, due date)\n" +
+				"and store the findings: new ones open, those the firmware no longer matches become fixed. It runs on\n" +
+				"the server and answers when it is done.",
+			run: runVulnsAssess,
+		},
 		{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		{name: "version", args: "", summary: "print the version", run: runVersion},
 	}
@@ -222,19 +238,20 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return a.exit(cmd.run(ctx, a, rest))
 }
 
-// lookup finds the command named by the first one or two words of args.
+// lookup finds the command named by the first one or two words of args;
+// two words win, so that "vulns show" is not "vulns" with an argument.
 func lookup(args []string) (command, []string, error) {
+	if len(args) > 1 {
+		if c, ok := findCommand(args[0] + " " + args[1]); ok {
+			return c, args[2:], nil
+		}
+	}
 	if c, ok := findCommand(args[0]); ok {
 		return c, args[1:], nil
 	}
 	group := groupCommands(args[0])
 	if len(group) == 0 {
 		return command{}, nil, usageError{msg: fmt.Sprintf("unknown command %q; commands are: %s", args[0], strings.Join(commandWords(), ", "))}
-	}
-	if len(args) > 1 {
-		if c, ok := findCommand(args[0] + " " + args[1]); ok {
-			return c, args[2:], nil
-		}
 	}
 	var subs []string
 	for _, c := range group {

@@ -144,6 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:   tokens,
 		Audit:    audit,
 		Vulns:    sqlstore.NewVulnerabilityService(db),
+		Findings: sqlstore.NewFindingService(db),
 		Logger:   m.logger,
 		Registry: registry,
 		Ready:    db.Ping,

@@ -1,0 +1,5 @@
+package assess
+
+// LoadTestRecords gives the external tests (run_test.go, which needs
+// sqlstore) the records of testdata.
+var LoadTestRecords = loadRecords
