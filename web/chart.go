@@ -8,12 +8,13 @@ import (
 )
 
 // chart is a horizontal bar chart drawn as SVG by the template
-// (templates/dashboard.html, "barchart"). Geometry is computed here, in
+// (templates/layout.html, "barchart"). Geometry is computed here, in
 // viewBox units; the SVG is drawn at its natural size and shrinks to fit
 // narrow screens.
 type chart struct {
 	ID     string // element id prefix
 	Title  string
+	Unit   string // what a bar counts, singular: "device", "finding"
 	Label  string // the whole chart in words, for screen readers
 	Width  int
 	Height int
@@ -64,7 +65,7 @@ func newChart(id, title, classPrefix string, rows []chartRow) chart {
 	}
 	countRoom := 12 + 9*len(strconv.FormatInt(top, 10))
 	c := chart{
-		ID: id, Title: title, Width: chartWidth,
+		ID: id, Title: title, Unit: "device", Width: chartWidth,
 		LabelX: chartLabelX, BarX: chartBarX, BarMax: chartWidth - chartBarX - countRoom, BarH: chartBarH,
 		Height: len(rows)*chartRowH + 2*chartPad,
 	}

@@ -118,6 +118,7 @@ func cloneQuery(q url.Values) url.Values {
 // deviceView is the data of a device page.
 type deviceView struct {
 	Device     *firmward.Device
+	Vulns      vulnSection
 	Events     []*firmward.AuditEvent
 	MoreEvents bool
 }
@@ -144,8 +145,17 @@ func (h *Handler) findDevice(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, s *session) {
-	d := h.findDevice(w, r, s)
-	if d == nil {
+	if d := h.findDevice(w, r, s); d != nil {
+		h.renderDevice(w, r, s, http.StatusOK, d.ID, nil)
+	}
+}
+
+// renderDevice shows device id's page; failed, when not nil, is a finding
+// whose status form was refused, shown with the user's input and errors.
+func (h *Handler) renderDevice(w http.ResponseWriter, r *http.Request, s *session, status int, id int64, failed *findingRow) {
+	d, err := h.devices.FindDeviceByID(r.Context(), id)
+	if err != nil {
+		h.serviceError(w, r, s, fmt.Errorf("finding device %d: %w", id, err))
 		return
 	}
 	events, next, err := h.audit.FindAuditEvents(r.Context(), firmward.AuditFilter{
@@ -155,9 +165,14 @@ func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, s *session)
 		h.serverError(w, r, s, fmt.Errorf("finding audit events of device %d: %w", d.ID, err))
 		return
 	}
-	h.render(w, r, s, http.StatusOK, "device", view{
+	vulns, err := h.deviceVulns(r, d.ID, failed)
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return
+	}
+	h.render(w, r, s, status, "device", view{
 		Title: d.Name, Nav: "devices",
-		Page: deviceView{Device: d, Events: events, MoreEvents: next != 0},
+		Page: deviceView{Device: d, Vulns: vulns, Events: events, MoreEvents: next != 0},
 	})
 }
 

@@ -41,7 +41,7 @@ type errorView struct {
 // parseTemplates parses layout.html with each page under templates/; every
 // page defines "content".
 func (h *Handler) parseTemplates() (map[string]*template.Template, error) {
-	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error"}
+	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error", "risk"}
 	base, err := template.New("layout").Funcs(h.funcs()).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing layout: %w", err)
@@ -159,6 +159,8 @@ func (h *Handler) funcs() template.FuncMap {
 		"sentence": sentence,
 		"short":    func(v any) string { return shortLabel(fmt.Sprint(v)) },
 		"action":   actionLabel,
+		"pct":      func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
+		"score":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	}
 }
 
@@ -236,6 +238,10 @@ func actionLabel(action string) string {
 		return "Deleted"
 	case firmward.ActionDeviceImport:
 		return "Imported"
+	case firmward.ActionFindingSync:
+		return "Vulnerabilities assessed"
+	case firmward.ActionFindingSet:
+		return "Finding status set"
 	}
 	return action
 }

@@ -1,6 +1,7 @@
 // Package web is firmward's user interface: server-rendered HTML pages for
 // signing in with an API token, the dashboard, the device inventory, device
-// forms and CSV import.
+// forms, CSV import, each device's vulnerabilities with their status
+// forms, and the fleet's risk (/risk).
 //
 // Pages work without JavaScript. Templates are parsed once by New; the
 // stylesheet and icon are embedded and served under content-hashed URLs
@@ -31,6 +32,7 @@ type Config struct {
 	Tokens   firmward.TokenService
 	Sessions firmward.SessionService
 	Audit    firmward.AuditService
+	Findings firmward.FindingService
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -57,6 +59,7 @@ type Handler struct {
 	tokens   firmward.TokenService
 	sessions firmward.SessionService
 	audit    firmward.AuditService
+	findings firmward.FindingService
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -80,12 +83,15 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("web: Config.Sessions is required")
 	case cfg.Audit == nil:
 		return nil, errors.New("web: Config.Audit is required")
+	case cfg.Findings == nil:
+		return nil, errors.New("web: Config.Findings is required")
 	}
 	h := &Handler{
 		devices:  cfg.Devices,
 		tokens:   cfg.Tokens,
 		sessions: cfg.Sessions,
 		audit:    cfg.Audit,
+		findings: cfg.Findings,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		secure:   cfg.SecureCookies,
@@ -124,6 +130,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /devices/{id}/edit", h.signedIn(h.editor(h.editDevice)))
 	m.HandleFunc("GET /devices/{id}/delete", h.signedIn(h.editor(h.confirmDelete)))
 	m.HandleFunc("POST /devices/{id}/delete", h.post(firmward.RoleOperator, maxFormBytes, h.deleteDevice))
+
+	m.HandleFunc("GET /risk", h.signedIn(h.riskPage))
+	m.HandleFunc("POST /findings/{id}", h.post(firmward.RoleOperator, maxFormBytes, h.updateFinding))
 
 	m.HandleFunc("GET /import", h.signedIn(h.editor(h.importPage)))
 	m.HandleFunc("POST /import", h.post(firmward.RoleOperator, maxImportBytes, h.importDevices))

@@ -30,6 +30,7 @@ type env struct {
 	tokens   firmward.TokenService
 	sessions firmward.SessionService
 	audit    firmward.AuditService
+	findings firmward.FindingService
 	admin    string // secrets of tokens with these roles
 	viewer   string
 }
@@ -52,12 +53,14 @@ func newEnv(t *testing.T) *env {
 		tokens:   sqlstore.NewTokenService(db),
 		sessions: sqlstore.NewSessionService(db),
 		audit:    sqlstore.NewAuditService(db),
+		findings: sqlstore.NewFindingService(db),
 	}
 	h, err := web.New(web.Config{
 		Devices:  e.devices,
 		Tokens:   e.tokens,
 		Sessions: e.sessions,
 		Audit:    e.audit,
+		Findings: e.findings,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -719,7 +722,7 @@ func TestEveryPageRenders(t *testing.T) {
 			}
 			b.signIn(role.secret)
 			pages := map[string]int{
-				"/": 200, "/devices": 200, "/devices/" + id: 200, "/logout": 200, "/import": 403,
+				"/": 200, "/devices": 200, "/devices/" + id: 200, "/risk": 200, "/logout": 200, "/import": 403,
 				"/devices/new": 403, "/devices/" + id + "/edit": 403, "/devices/" + id + "/delete": 403,
 				"/devices/999": 404, "/devices/abc": 404, "/nowhere": 404, "/devices/1/x": 404,
 			}
@@ -793,7 +796,7 @@ func TestImportTooLarge(t *testing.T) {
 func TestSecureCookies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	h, err := web.New(web.Config{Devices: e.devices, Tokens: e.tokens, Sessions: e.sessions, Audit: e.audit, SecureCookies: true})
+	h, err := web.New(web.Config{Devices: e.devices, Tokens: e.tokens, Sessions: e.sessions, Audit: e.audit, Findings: e.findings, SecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,6 +154,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:        tokens,
 		Sessions:      sessions,
 		Audit:         audit,
+		Findings:      sqlstore.NewFindingService(db),
 		Logger:        m.logger,
 		Now:           time.Now,
 		SecureCookies: m.SecureCookies,
