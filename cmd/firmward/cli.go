@@ -70,7 +70,7 @@ var commandGroups = []struct {
 	{"Sample data", []string{"seed home", "seed enterprise"}},
 	{"Access", []string{"token create", "token list", "token revoke"}},
 	{"Audit trail", []string{"audit list", "audit verify"}},
-	{"Vulnerabilities", []string{"feeds import", "vulns", "vulns show", "vulns assess"}},
+	{"Vulnerabilities", []string{"feeds import", "feeds sync", "vulns", "vulns show", "vulns assess"}},
 	{"Other", []string{"help", "version"}},
 }
 
@@ -164,6 +164,17 @@ func commands() []command {
 				"advisories; plain or .gz. The format is detected from the content. Each file is imported whole or\n" +
 				"not at all; importing a file twice changes nothing, and a newer record replaces an older one.",
 			run: runFeedsImport,
+		},
+		{
+			name: "feeds sync", args: "[--kev-url U] [--epss-url U] [--nvd-url U] [--nvd-api-key K] [--state FILE]",
+			summary: "download the feeds from their publishers and import what changed",
+			help: "Download the CISA KEV catalog, the FIRST EPSS scores and (with --nvd-url) the NVD CVE API 2.0, and\n" +
+				"upload what changed to the server, one source after the other, as `feeds import` does. A file the\n" +
+				"publisher says is unchanged (ETag, Last-Modified, kept in --state) is not downloaded again; its\n" +
+				"validators are recorded only once the server imported it. The NVD API is walked page by page within\n" +
+				"its rate limit (5 requests per 30 s, 50 with --nvd-api-key); each page is one import. An empty URL\n" +
+				"skips that source.",
+			run: runFeedsSync,
 		},
 		{
 			name: "vulns show", args: "CVE-ID", summary: "show what firmward knows of one CVE",

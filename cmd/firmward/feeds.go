@@ -2,15 +2,205 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/feedsync"
 )
+
+// Public feed locations: the defaults of `feeds sync`.
+const (
+	defaultKEVURL  = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+	defaultEPSSURL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
+	publicNVDURL   = "https://services.nvd.nist.gov/rest/json/cves/2.0"
+)
+
+// syncedSource is what `feeds sync` did with one source.
+type syncedSource struct {
+	Source      string                     `json:"source"` // kev, epss, nvd
+	URL         string                     `json:"url"`
+	NotModified bool                       `json:"not_modified"`
+	Pages       int                        `json:"pages,omitempty"` // NVD API pages imported
+	Result      *firmward.FeedImportResult `json:"result,omitempty"`
+}
+
+// runFeedsSync downloads the configured feeds and uploads what changed to
+// the server, one source after the other; the first failure stops the
+// rest. A file's ETag and Last-Modified are recorded only once the server
+// imported it, so a failed source is downloaded again next time.
+func runFeedsSync(ctx context.Context, a *app, args []string) error {
+	const name = "feeds sync"
+	fs := newFlags(name)
+	kevURL := fs.String("kev-url", defaultKEVURL, "CISA KEV catalog (JSON) `URL`; empty skips it")
+	epssURL := fs.String("epss-url", defaultEPSSURL, "FIRST EPSS scores (CSV, .gz) `URL`; empty skips it")
+	nvdURL := fs.String("nvd-url", "", "NVD CVE API 2.0 base `URL`, e.g. "+publicNVDURL+"; empty skips the NVD")
+	nvdKey := fs.String("nvd-api-key", "", "NVD API `key`: sent as the apiKey header; allows 50 requests per 30 s instead of 5")
+	nvdSince := fs.String("nvd-since", "", "only CVEs modified since `WHEN`: a date (2026-08-01), an RFC 3339 time, or a duration (72h); NVD allows 120 days at most")
+	statePath := fs.String("state", filepath.Join(defaultDataDir, "feeds-state.json"), "`file` that keeps each URL's ETag and Last-Modified")
+	if _, err := a.parse(fs, name, args, true, 0, 0); err != nil {
+		return err
+	}
+	now := time.Now()
+	params := url.Values{}
+	if *nvdSince != "" {
+		since, err := parseSince(*nvdSince, now)
+		if err != nil {
+			return usageError{cmd: name, msg: err.Error()}
+		}
+		const nvdTime = "2006-01-02T15:04:05.000Z07:00"
+		params.Set("lastModStartDate", since.UTC().Format(nvdTime))
+		params.Set("lastModEndDate", now.UTC().Format(nvdTime))
+	}
+	if *kevURL == "" && *epssURL == "" && *nvdURL == "" {
+		return usageError{cmd: name, msg: "no source: every one of --kev-url, --epss-url and --nvd-url is empty"}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	state, err := feedsync.LoadState(*statePath)
+	if err != nil {
+		return withHint(err, "Delete the file, or name another with --state: the next sync then downloads every feed again.")
+	}
+	f := &feedsync.Fetcher{HTTP: &http.Client{}, State: state, UserAgent: "firmward/" + version()}
+
+	var done []syncedSource
+	stop := func(src, u string, err error) error {
+		hint := fmt.Sprintf("Nothing was recorded for %s, so the next `firmward feeds sync` downloads it again.", u)
+		if len(done) > 0 {
+			hint = fmt.Sprintf("The %d sources before %s were synced. ", len(done), src) + hint
+		}
+		switch {
+		case feedsync.IsHTTPStatus(err, http.StatusUnauthorized), feedsync.IsHTTPStatus(err, http.StatusForbidden):
+			hint += " The publisher refused the request: check --nvd-api-key (FIRMWARD_NVD_API_KEY)."
+		case feedsync.IsHTTPStatus(err, http.StatusNotFound):
+			hint += fmt.Sprintf(" Check --%s-url.", src)
+		}
+		return withHint(err, hint)
+	}
+	for _, s := range []struct{ src, url string }{{"kev", *kevURL}, {"epss", *epssURL}} {
+		if s.url == "" {
+			continue
+		}
+		r, err := a.syncFile(ctx, f, c.ImportFeed, s.src, s.url)
+		if err != nil {
+			return stop(s.src, s.url, err)
+		}
+		done = append(done, *r)
+	}
+	if *nvdURL != "" {
+		r, err := syncNVD(ctx, f, c.ImportFeed, *nvdURL, *nvdKey, params)
+		if err != nil {
+			return stop("nvd", *nvdURL, err)
+		}
+		done = append(done, *r)
+	}
+
+	if a.json {
+		return writeJSON(a.stdout, done)
+	}
+	t := newTable(a.stdout)
+	t.row("SOURCE", "URL", "STATUS", "RECORDS", "ADDED", "UPDATED", "UNCHANGED")
+	for _, d := range done {
+		if d.NotModified {
+			t.row(d.Source, d.URL, "not modified", "-", "-", "-", "-")
+			continue
+		}
+		status := "imported"
+		if d.Pages > 0 {
+			status = fmt.Sprintf("imported (%d pages)", d.Pages)
+			if d.Pages == 1 {
+				status = "imported (1 page)"
+			}
+		}
+		r := d.Result
+		t.row(d.Source, d.URL, status, strconv.Itoa(r.Records), strconv.Itoa(r.Added), strconv.Itoa(r.Updated), strconv.Itoa(r.Unchanged))
+	}
+	t.flush()
+	return nil
+}
+
+type uploadFunc = func(context.Context, string, io.Reader) (*firmward.FeedImportResult, error)
+
+// syncFile downloads one feed file unless it is unchanged, uploads it, and
+// records its validators once the server imported it.
+func (a *app) syncFile(ctx context.Context, f *feedsync.Fetcher, upload uploadFunc, src, u string) (*syncedSource, error) {
+	d, err := f.Fetch(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return &syncedSource{Source: src, URL: u, NotModified: true}, nil
+	}
+	defer func() { _ = d.Close() }() // read only
+	base := src + ".json"
+	if pu, err := url.Parse(u); err == nil {
+		if b := path.Base(pu.Path); b != "." && b != "/" {
+			base = b
+		}
+	}
+	bar := a.newProgress("syncing "+base, max(d.ContentLength, 0))
+	res, err := upload(ctx, base, bar.reader(d))
+	bar.finish()
+	if err != nil {
+		return nil, fmt.Errorf("importing %s: %w", u, err)
+	}
+	if err := d.Commit(); err != nil {
+		return nil, err
+	}
+	return &syncedSource{Source: src, URL: u, Result: res}, nil
+}
+
+// syncNVD walks the NVD API and uploads each page as one import.
+func syncNVD(ctx context.Context, f *feedsync.Fetcher, upload uploadFunc, base, key string, params url.Values) (*syncedSource, error) {
+	out := &syncedSource{Source: "nvd", URL: base, Result: &firmward.FeedImportResult{Name: "nvd-api-2.0"}}
+	err := f.NVDPages(ctx, base, key, params, func(page io.Reader) error {
+		out.Pages++
+		res, err := upload(ctx, fmt.Sprintf("nvd-api-2.0-page-%d.json", out.Pages), page)
+		if err != nil {
+			return fmt.Errorf("importing NVD API page %d: %w", out.Pages, err)
+		}
+		sum := out.Result
+		sum.Format = res.Format
+		sum.Records += res.Records
+		sum.Added += res.Added
+		sum.Updated += res.Updated
+		sum.Unchanged += res.Unchanged
+		sum.ChangedCVEs = append(sum.ChangedCVEs, res.ChangedCVEs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseSince reads --nvd-since: a date, an RFC 3339 time or a duration
+// before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("--nvd-since: the duration must be positive")
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--nvd-since %q: want a date (2026-08-01), an RFC 3339 time or a duration (72h)", s)
+}
 
 // runFeedsImport uploads feed files one after the other; each is kept
 // whole or not at all, and the first failure stops the rest.
