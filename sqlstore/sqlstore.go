@@ -133,7 +133,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			db.db.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 		}
 	}
-	if err := db.Ping(ctx); err != nil {
+	if err := db.pingUntilFree(ctx); err != nil {
 		_ = db.db.Close()
 		return nil, err
 	}
@@ -193,6 +193,35 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Dialect returns "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect.String() }
+
+// openBusyWait bounds how long Open waits for a SQLite file that another
+// process (or another Open) is switching to WAL or recovering.
+const openBusyWait = 10 * time.Second
+
+// pingUntilFree pings, retrying while SQLite answers SQLITE_BUSY: a
+// connection's first statements (journal_mode=WAL among its pragmas) can
+// meet a lock that the busy handler does not wait for, when several
+// processes open the same new file at once.
+func (db *DB) pingUntilFree(ctx context.Context) error {
+	deadline := time.Now().Add(openBusyWait)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := db.Ping(ctx)
+		if err == nil || db.dialect != sqliteDialect || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("opening sqlite: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
