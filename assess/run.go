@@ -60,7 +60,9 @@ func Run(ctx context.Context, src Sources, opts RunOptions) (*RunResult, error) 
 	start := now()
 	x := NewIndex()
 	var res RunResult
-	f := firmward.VulnerabilityFilter{Limit: firmward.MaxPageSize}
+	// Only CVEs with a source record can match: KEV- and EPSS-only entries
+	// still reach findings, merged into the records that have them.
+	f := firmward.VulnerabilityFilter{Described: true, Limit: firmward.MaxPageSize}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reading vulnerabilities: %w", err)

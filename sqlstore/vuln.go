@@ -566,6 +566,9 @@ func (s *VulnerabilityService) FindVulnerabilities(ctx context.Context, f firmwa
 	// every branch stops after limit+1 rows of its primary key.
 	branch := func(table string, distinct bool) (string, []any) {
 		q := "SELECT cve FROM " + table + " WHERE cve > ?"
+		if f.Described && table != "vuln_records" {
+			q += " AND cve IN (SELECT cve FROM vuln_records)"
+		}
 		args := []any{normalizeCVE(f.After)}
 		if len(ids) > 0 {
 			q += " AND cve IN (" + inList(len(ids)) + ")"
@@ -580,8 +583,13 @@ func (s *VulnerabilityService) FindVulnerabilities(ctx context.Context, f firmwa
 	}
 	var parts []string
 	var args []any
-	tables := []string{"kev"}
-	if !f.KEV {
+	var tables []string
+	switch {
+	case f.KEV:
+		tables = []string{"kev"}
+	case f.Described:
+		tables = []string{"vuln_records"}
+	default:
 		tables = []string{"vuln_records", "kev", "epss"}
 	}
 	for i, table := range tables {

@@ -524,6 +524,9 @@ func testVulnFind(t *testing.T, b backend) {
 		{"KEV", firmward.VulnerabilityFilter{KEV: true, Limit: 2}, [][]string{{all[0], all[1]}, {all[3], all[4]}, {all[6]}}},
 		{"IDs", firmward.VulnerabilityFilter{IDs: []string{all[5], "cve-2022-1000", "CVE-2099-0001"}}, [][]string{{all[0], all[5]}}},
 		{"IDs and KEV", firmward.VulnerabilityFilter{IDs: []string{all[5], all[1]}, KEV: true}, [][]string{{all[1]}}},
+		{"described", firmward.VulnerabilityFilter{Described: true}, [][]string{{all[0], all[3], all[6]}}},
+		{"described pages", firmward.VulnerabilityFilter{Described: true, Limit: 2}, [][]string{{all[0], all[3]}, {all[6]}}},
+		{"described KEV", firmward.VulnerabilityFilter{Described: true, KEV: true}, [][]string{{all[0], all[3], all[6]}}},
 		{"after", firmward.VulnerabilityFilter{After: all[4]}, [][]string{all[5:]}},
 		{"none", firmward.VulnerabilityFilter{After: all[6]}, [][]string{nil}},
 	}

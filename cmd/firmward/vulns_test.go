@@ -33,7 +33,7 @@ func TestVulnsCommands(t *testing.T) {
 	id := strconv.FormatInt(d.ID, 10)
 
 	out = s.ok(t, "vulns", "assess")
-	mustContain(t, "vulns assess", out, "CVEs", "1404", "Devices", "Opened", "firmward vulns")
+	mustContain(t, "vulns assess", out, "CVEs           1\n", "Devices", "Opened", "firmward vulns") // KEV-only entries are not matched on their own
 
 	out = s.ok(t, "vulns")
 	mustContain(t, "vulns", out, "PRIORITY", "DECISION", "CVE", "DEVICE", "KEV", "EPSS", "CVSS", "DUE", "STATUS", "CVE-2023-1389", "yes", "open", "--status all")
