@@ -249,3 +249,25 @@ func TestDiffDevicesCoversEveryField(t *testing.T) {
 		}
 	}
 }
+
+func TestVulnerabilityEachMatch(t *testing.T) {
+	t.Parallel()
+	v := &firmward.Vulnerability{Configurations: []firmward.Configuration{
+		{Nodes: []firmward.Node{{Operator: "AND",
+			Matches:  []firmward.CPEMatch{{Criteria: "a"}},
+			Children: []firmward.Node{{Matches: []firmward.CPEMatch{{Criteria: "b"}, {Criteria: "c"}}}},
+		}}},
+		{Nodes: []firmward.Node{{Matches: []firmward.CPEMatch{{Criteria: "d"}}}, {Matches: []firmward.CPEMatch{{Criteria: "e"}}}}},
+	}}
+	var got []string
+	v.EachMatch(func(m *firmward.CPEMatch) {
+		got = append(got, m.Criteria)
+		m.Criteria += "!"
+	})
+	if !reflect.DeepEqual(got, []string{"a", "b", "c", "d", "e"}) {
+		t.Errorf("visited %v", got)
+	}
+	if v.Configurations[0].Nodes[0].Children[0].Matches[1].Criteria != "c!" {
+		t.Error("fn could not change a nested match in place")
+	}
+}

@@ -143,22 +143,11 @@ func fixFor(rec *firmward.VulnerabilityRecord, ms []vuln.Match, best vuln.Match)
 		}
 	}
 	if len(criteria) > 0 {
-		var walk func(n *firmward.Node)
-		walk = func(n *firmward.Node) {
-			for i := range n.Matches {
-				if m := &n.Matches[i]; m.Vulnerable && criteria[m.Criteria] {
-					cf.spans = append(cf.spans, spanOfMatch(m))
-				}
+		rec.EachMatch(func(m *firmward.CPEMatch) {
+			if m.Vulnerable && criteria[m.Criteria] {
+				cf.spans = append(cf.spans, spanOfMatch(m))
 			}
-			for i := range n.Children {
-				walk(&n.Children[i])
-			}
-		}
-		for i := range rec.Configurations {
-			for j := range rec.Configurations[i].Nodes {
-				walk(&rec.Configurations[i].Nodes[j])
-			}
-		}
+		})
 	}
 	if cf.version == "" {
 		cf.why = "the device's firmware version is unknown"

@@ -95,26 +95,14 @@ func (x *Index) Add(v *firmward.VulnerabilityRecord) {
 	}
 	x.cat.AddVulnerability(&v.Vulnerability)
 
-	var walk func(n *firmward.Node)
-	walk = func(n *firmward.Node) {
-		for i := range n.Matches {
-			m := &n.Matches[i]
-			internMatch(m)
-			x.addCPE(m.Criteria, pos)
-		}
-		for i := range n.Children {
-			walk(&n.Children[i])
-		}
-	}
-	for i := range v.Configurations {
-		for j := range v.Configurations[i].Nodes {
-			walk(&v.Configurations[i].Nodes[j])
-		}
-	}
+	v.EachMatch(func(m *firmward.CPEMatch) {
+		internMatch(m)
+		x.addCPE(m.Criteria, pos)
+	})
 	for i := range v.Affected {
 		a := &v.Affected[i]
 		if a.Vendor != "" && a.Product != "" {
-			x.addKey(normalVendor(a.Vendor), normalProduct(a.Product), pos)
+			x.addKey(vuln.NormalName(a.Vendor), vuln.NormalProduct(a.Product), pos)
 		}
 		for j, s := range a.CPEs {
 			a.CPEs[j] = intern(s)
@@ -238,7 +226,7 @@ func names(s string) (vendor, product string, ok bool) {
 		rest := s[len(prefix):]
 		parts := strings.SplitN(rest, ":", 4)
 		if len(parts) == 4 && plain(parts[1]) && plain(parts[2]) {
-			return normalVendor(parts[1]), normalProduct(parts[2]), true
+			return vuln.NormalName(parts[1]), vuln.NormalProduct(parts[2]), true
 		}
 	}
 	c, err := vuln.ParseCPE(s)
@@ -259,32 +247,15 @@ func wfnNames(c vuln.CPE) (vendor, product string, ok bool) {
 	if !c.Vendor.IsConcrete() {
 		return "", "", false
 	}
-	vendor = normalVendor(c.Vendor.Text)
+	vendor = vuln.NormalName(c.Vendor.Text)
 	if !c.Product.IsConcrete() {
 		return vendor, "", false
 	}
-	return vendor, normalProduct(c.Product.Text), true
+	return vendor, vuln.NormalProduct(c.Product.Text), true
 }
 
 // key joins a normalised vendor and product.
 func key(vendor, product string) string { return vendor + "\x00" + product }
-
-// normalVendor lower-cases s and maps spaces and hyphens to underscores,
-// as vuln compares Affected names.
-func normalVendor(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return '_'
-		}
-		return r
-	}, s)
-}
-
-// normalProduct is normalVendor without a trailing "_firmware".
-func normalProduct(s string) string {
-	return strings.TrimSuffix(normalVendor(s), "_firmware")
-}
 
 // intern returns the canonical copy of s.
 func intern(s string) string {

@@ -96,8 +96,10 @@ func affectedNames(a *firmward.Affected, d *device) bool {
 	return false
 }
 
-// normalName lower-cases s and maps spaces and hyphens to underscores.
-func normalName(s string) string {
+// NormalName lower-cases a vendor or product name and maps spaces and
+// hyphens to underscores: how Affected entries and CPE names are compared,
+// and how an index of them must key them.
+func NormalName(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
@@ -108,7 +110,7 @@ func normalName(s string) string {
 }
 
 func sameName(a, b string) bool {
-	return a != "" && normalName(a) == normalName(b)
+	return a != "" && NormalName(a) == NormalName(b)
 }
 
 // sameVendor reports whether a vendor as an advisory writes it ("QNAP
@@ -126,9 +128,14 @@ func sameVendor(advisory, cpeVendor string) bool {
 	return false
 }
 
+// NormalProduct is NormalName without a trailing "_firmware", so that a
+// firmware product and its model's hardware product compare alike.
+func NormalProduct(s string) string {
+	return strings.TrimSuffix(NormalName(s), "_firmware")
+}
+
 func sameProduct(a, b string) bool {
-	trim := func(s string) string { return strings.TrimSuffix(normalName(s), "_firmware") }
-	return a != "" && trim(a) == trim(b)
+	return a != "" && NormalProduct(a) == NormalProduct(b)
 }
 
 // evalAffectedVersions applies the version entries of a to version.

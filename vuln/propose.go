@@ -186,20 +186,7 @@ func (c *Catalog) Add(s string) error {
 // configurations (children included) and the CPEs of its Affected
 // entries. Names that do not parse are skipped.
 func (c *Catalog) AddVulnerability(v *firmward.Vulnerability) {
-	var walk func(n *firmward.Node)
-	walk = func(n *firmward.Node) {
-		for i := range n.Matches {
-			_ = c.Add(n.Matches[i].Criteria)
-		}
-		for i := range n.Children {
-			walk(&n.Children[i])
-		}
-	}
-	for i := range v.Configurations {
-		for j := range v.Configurations[i].Nodes {
-			walk(&v.Configurations[i].Nodes[j])
-		}
-	}
+	v.EachMatch(func(m *firmward.CPEMatch) { _ = c.Add(m.Criteria) })
 	for i := range v.Affected {
 		for _, s := range v.Affected[i].CPEs {
 			_ = c.Add(s)
