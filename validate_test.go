@@ -253,7 +253,8 @@ func TestDiffDevicesCoversEveryField(t *testing.T) {
 func TestVulnerabilityEachMatch(t *testing.T) {
 	t.Parallel()
 	v := &firmward.Vulnerability{Configurations: []firmward.Configuration{
-		{Nodes: []firmward.Node{{Operator: "AND",
+		{Nodes: []firmward.Node{{
+			Operator: "AND",
 			Matches:  []firmward.CPEMatch{{Criteria: "a"}},
 			Children: []firmward.Node{{Matches: []firmward.CPEMatch{{Criteria: "b"}, {Criteria: "c"}}}},
 		}}},
