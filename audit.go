@@ -23,6 +23,10 @@ const (
 	ActionFeedImport   = "feed.import"    // one event per imported feed file
 	ActionFindingSync  = "finding.sync"   // matching changed a device's findings: one event per device, listing CVEs opened, fixed, reopened
 	ActionFindingSet   = "finding.update" // a person changed status, note, acceptance or VEX
+	// ActionDeviceCPEConfirm: a person confirmed, chose or overrode the
+	// CPE name firmward proposed for a device, or cleared it (details say
+	// which, and the confidence proposed).
+	ActionDeviceCPEConfirm = "device.cpe_confirm"
 )
 
 // FieldChange is one changed field: Old and New are the values as text

@@ -119,12 +119,36 @@ type FindingUpdate struct {
 	VEXJustification string        `json:"vex_justification,omitempty"`
 }
 
-// FindingSyncResult says what storing one device's matching changed.
+// FindingSyncResult says what storing the matching of one device or of a
+// batch changed.
 type FindingSyncResult struct {
-	Opened   int `json:"opened"`   // new findings, and fixed ones that came back
-	Updated  int `json:"updated"`  // still matching, evidence or priority changed
-	Fixed    int `json:"fixed"`    // no longer matching: the firmware left the range
-	Reopened int `json:"reopened"` // risk acceptances that expired
+	Devices  int `json:"devices,omitempty"` // devices synced (SyncFindings)
+	Missing  int `json:"missing,omitempty"` // devices skipped because they no longer exist (SyncFindings)
+	Opened   int `json:"opened"`            // new findings, and fixed ones that came back
+	Updated  int `json:"updated"`           // still matching, evidence or priority changed
+	Fixed    int `json:"fixed"`             // no longer matching: the firmware left the range
+	Reopened int `json:"reopened"`          // risk acceptances that expired
+}
+
+// Add adds the counts of o to r.
+func (r *FindingSyncResult) Add(o *FindingSyncResult) {
+	r.Devices += o.Devices
+	r.Missing += o.Missing
+	r.Opened += o.Opened
+	r.Updated += o.Updated
+	r.Fixed += o.Fixed
+	r.Reopened += o.Reopened
+}
+
+// DeviceFindings is what matching found for one device, for SyncFindings.
+// CVEs limits the sync to a set of CVEs (a re-match after a feed changed
+// only those): stored findings of other CVEs are left as they are, and
+// Found may name only CVEs of the set. A nil CVEs means every CVE (a full
+// re-match of the device); an empty non-nil set syncs nothing.
+type DeviceFindings struct {
+	DeviceID int64
+	Found    []Finding
+	CVEs     []string
 }
 
 // FindingService stores findings.
@@ -135,10 +159,17 @@ type FindingService interface {
 	// person gave them (a fixed one that matches again reopens) and get the
 	// new evidence and priority. Status changes are audited.
 	SyncDeviceFindings(ctx context.Context, deviceID int64, found []Finding) (*FindingSyncResult, error)
+	// SyncFindings does what SyncDeviceFindings does for many devices at
+	// once, each within its DeviceFindings.CVEs scope, in one transaction.
+	// Devices that no longer exist are skipped and counted in Missing.
+	SyncFindings(ctx context.Context, batch []DeviceFindings) (*FindingSyncResult, error)
 	// FindFindings returns one page of findings and the next cursor.
 	FindFindings(ctx context.Context, f FindingFilter) ([]*Finding, string, error)
 	// FindFindingByID returns one finding or ENOTFOUND.
 	FindFindingByID(ctx context.Context, id int64) (*Finding, error)
+	// FindingStats counts open findings fleet-wide: by decision, by
+	// vendor, and overdue per day over the last days (finding_stats.go).
+	FindingStats(ctx context.Context, f FindingStatsFilter) (*FindingStats, error)
 	// UpdateFinding applies a person's decision; audited.
 	UpdateFinding(ctx context.Context, id int64, u FindingUpdate) (*Finding, error)
 }

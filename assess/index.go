@@ -41,6 +41,7 @@ type Index struct {
 	byVendor map[string][]int32 // normalised vendor → positions
 	wild     []int32            // records with a criterion naming no plain vendor or product
 	cat      *vuln.Catalog
+	ownCat   bool // cat is this Index's own, fed by Add (not a sub-index's borrowed one)
 }
 
 // NewIndex returns an empty Index.
@@ -50,7 +51,29 @@ func NewIndex() *Index {
 		byName:   make(map[string][]int32),
 		byVendor: make(map[string][]int32),
 		cat:      vuln.NewCatalog(),
+		ownCat:   true,
 	}
+}
+
+// newSubIndex returns an empty Index whose Catalog is x's, for matching a
+// few records with proposals from all of them; its Add does not change
+// the catalog.
+func newSubIndex(x *Index) *Index {
+	return &Index{
+		byID:     make(map[string]int32),
+		byName:   make(map[string][]int32),
+		byVendor: make(map[string][]int32),
+		cat:      x.cat,
+	}
+}
+
+// Record returns the record of CVE id, nil when it was not added.
+func (x *Index) Record(id string) *firmward.VulnerabilityRecord {
+	pos, ok := x.byID[id]
+	if !ok {
+		return nil
+	}
+	return x.records[pos]
 }
 
 // Len returns the number of records added.
@@ -66,8 +89,10 @@ func (x *Index) Catalog() *vuln.Catalog { return x.cat }
 // Add keeps v and indexes it by the vendor and product of every CPE
 // criterion of its configurations (vulnerable and platform entries,
 // children included) and of every Affected entry (its vendor and product
-// and its CPEs). Add takes ownership of v: it interns the criteria and
-// version-bound strings in place, and v must not be changed afterwards.
+// and its CPEs). Add takes ownership of v: it drops the description,
+// references and CWEs (matching and rating do not read them), interns the
+// criteria and version-bound strings in place, and v must not be changed
+// afterwards.
 // A record that names no product is kept but never returned by
 // Candidates.
 //
@@ -78,6 +103,16 @@ func (x *Index) Catalog() *vuln.Catalog { return x.cat }
 func (x *Index) Add(v *firmward.VulnerabilityRecord) {
 	if v == nil {
 		return
+	}
+	// Only what matching and rating read is kept: the prose is dropped,
+	// which is about a third of a full NVD index.
+	v.Description, v.References, v.CWEs = "", nil, nil
+	for i := range v.Sources {
+		v.Sources[i] = intern(v.Sources[i])
+	}
+	for i := range v.CVSS { // few distinct vectors across 143,000 CVEs
+		c := &v.CVSS[i]
+		c.Version, c.Vector, c.Severity, c.Source, c.Type = intern(c.Version), intern(c.Vector), intern(c.Severity), intern(c.Source), intern(c.Type)
 	}
 	pos, ok := x.byID[v.ID]
 	if ok {
@@ -93,7 +128,9 @@ func (x *Index) Add(v *firmward.VulnerabilityRecord) {
 		x.records = append(x.records, v)
 		x.byID[intern(v.ID)] = pos
 	}
-	x.cat.AddVulnerability(&v.Vulnerability)
+	if x.ownCat {
+		x.cat.AddVulnerability(&v.Vulnerability)
+	}
 
 	v.EachMatch(func(m *firmward.CPEMatch) {
 		internMatch(m)

@@ -2,7 +2,6 @@ package assess
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/firmward/firmward"
@@ -41,102 +40,28 @@ type RunResult struct {
 	Duration            time.Duration `json:"duration_ns"`
 }
 
+// add adds the counts of a store sync to r.
+func (r *RunResult) add(sr *firmward.FindingSyncResult) {
+	r.Devices += sr.Devices
+	r.Opened += sr.Opened
+	r.Updated += sr.Updated
+	r.Fixed += sr.Fixed
+	r.Reopened += sr.Reopened
+}
+
 // Run assesses every device against every stored vulnerability and stores
 // the findings: it reads all records into a new Index (page by page,
 // firmward.MaxPageSize at a time), reads the devices in batches of
-// RunBatch, assesses each batch with Assessor.Devices and calls
-// Findings.SyncDeviceFindings for every device, those without findings
-// too, so that findings that no longer match become fixed.
+// RunBatch, assesses each batch with Assessor.Devices and stores the
+// findings of SyncBatch devices at a time with Findings.SyncFindings,
+// every device, those without findings too, so that findings that no
+// longer match become fixed. Devices deleted between reading and syncing
+// are skipped.
 //
-// Run is synchronous and full: it redoes every device, not only those a
-// change touched. It stops at the first error (a device deleted between
-// reading and syncing is skipped) and returns it wrapped, with ctx's
-// error when ctx ends; the devices synced before stay synced.
+// Run is Full on a new Engine that is then dropped: a server keeps an
+// Engine to redo only what changes. It stops at the first error and
+// returns it wrapped, with ctx's error when ctx ends; the devices synced
+// before stay synced.
 func Run(ctx context.Context, src Sources, opts RunOptions) (*RunResult, error) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	start := now()
-	x := NewIndex()
-	var res RunResult
-	// Only CVEs with a source record can match: KEV- and EPSS-only entries
-	// still reach findings, merged into the records that have them.
-	f := firmward.VulnerabilityFilter{Described: true, Limit: firmward.MaxPageSize}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading vulnerabilities: %w", err)
-		}
-		recs, next, err := src.Vulns.FindVulnerabilities(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("reading vulnerabilities: %w", err)
-		}
-		for _, r := range recs {
-			x.Add(r)
-		}
-		res.CVEs += len(recs)
-		if next == "" || len(recs) == 0 {
-			break
-		}
-		f.After = next
-	}
-
-	a := &Assessor{Index: x, Policy: opts.Policy, Now: now}
-	df := firmward.DeviceFilter{Limit: firmward.MaxPageSize}
-	batch := make([]firmward.Device, 0, RunBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		results := a.Devices(batch)
-		for i := range batch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			found := results[i].Findings
-			sr, err := src.Findings.SyncDeviceFindings(ctx, batch[i].ID, found)
-			if firmward.ErrorCode(err) == firmward.ENOTFOUND {
-				continue // deleted since it was read
-			}
-			if err != nil {
-				return fmt.Errorf("storing the findings of device %d: %w", batch[i].ID, err)
-			}
-			res.Devices++
-			if len(found) > 0 {
-				res.DevicesWithFindings++
-			}
-			res.Opened += sr.Opened
-			res.Updated += sr.Updated
-			res.Fixed += sr.Fixed
-			res.Reopened += sr.Reopened
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading devices: %w", err)
-		}
-		ds, next, err := src.Devices.FindDevices(ctx, df)
-		if err != nil {
-			return nil, fmt.Errorf("reading devices: %w", err)
-		}
-		for _, d := range ds {
-			batch = append(batch, *d)
-			if len(batch) == RunBatch {
-				if err := flush(); err != nil {
-					return nil, fmt.Errorf("assessing devices: %w", err)
-				}
-			}
-		}
-		if next == 0 || len(ds) == 0 {
-			break
-		}
-		df.After = next
-	}
-	if err := flush(); err != nil {
-		return nil, fmt.Errorf("assessing devices: %w", err)
-	}
-	res.Duration = now().Sub(start)
-	return &res, nil
+	return NewEngine(src, opts, nil).Full(ctx)
 }

@@ -160,3 +160,19 @@ func TestRunCanceled(t *testing.T) {
 		t.Errorf("a canceled run stored %d findings", len(fs))
 	}
 }
+
+// deviceNamed returns the test device called name.
+func (e *runEnv) deviceNamed(t *testing.T, name string) *firmward.Device {
+	t.Helper()
+	ds, _, err := e.devices.FindDevices(context.Background(), firmward.DeviceFilter{Limit: firmward.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("no device %q", name)
+	return nil
+}

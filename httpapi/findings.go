@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/assess"
-	"github.com/firmward/firmward/risk"
 )
 
 // FindingList is one page of findings, most urgent first; NextCursor is ""
@@ -145,17 +145,90 @@ func (s *Server) handleUpdateFinding(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, f)
 }
 
-// handleRunAssessment assesses every device against every stored CVE with
-// the default SLA policy and answers when the findings are stored.
+// AssessRequest narrows POST /api/v1/findings/assess: with Devices, only
+// those devices are re-matched (against every CVE); with CVEs, only those
+// CVEs are re-matched, on the devices they name; with both, the CVEs
+// first. An empty or absent body re-matches everything.
+type AssessRequest struct {
+	Devices []int64  `json:"devices,omitempty"`
+	CVEs    []string `json:"cves,omitempty"`
+}
+
+// maxAssessIDs bounds the ids of one AssessRequest.
+const maxAssessIDs = 100_000
+
+// handleRunAssessment assesses devices against the stored CVEs through
+// the server's Engine (all of them, or what AssessRequest names) and
+// answers when the findings are stored.
 func (s *Server) handleRunAssessment(w http.ResponseWriter, r *http.Request) {
-	res, err := assess.Run(r.Context(), assess.Sources{Vulns: s.vulns, Devices: s.devices, Findings: s.findings},
-		assess.RunOptions{Policy: risk.DefaultPolicy()})
-	if err != nil {
-		s.writeError(w, r, err)
+	var req AssessRequest
+	if r.ContentLength != 0 {
+		// A chunked body (unknown length) may turn out empty: that is no body.
+		if err := decodeJSON(w, r, &req); err != nil && (r.ContentLength > 0 || !isEmptyBody(err)) {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if n := len(req.Devices) + len(req.CVEs); n > maxAssessIDs {
+		s.writeError(w, r, firmward.Errorf(firmward.EINVALID, "at most %d devices and CVEs per request, got %d; leave both out to re-match everything", maxAssessIDs, n))
 		return
 	}
-	s.logger.Info("assessment", "cves", res.CVEs, "devices", res.Devices, "opened", res.Opened, "fixed", res.Fixed, "duration", res.Duration)
-	s.writeJSON(w, r, http.StatusOK, res)
+	var details []firmward.ErrorDetail
+	for i, id := range req.CVEs {
+		if !cveIDPattern.MatchString(strings.ToUpper(strings.TrimSpace(id))) {
+			details = append(details, firmward.ErrorDetail{Line: i + 1, Field: "cves", Value: id, Reason: "not a CVE id (want CVE-YYYY-NNNN)"})
+		}
+	}
+	for i, id := range req.Devices {
+		if id <= 0 {
+			details = append(details, firmward.ErrorDetail{Line: i + 1, Field: "devices", Value: strconv.FormatInt(id, 10), Reason: "not a device id"})
+		}
+	}
+	if len(details) > 0 {
+		s.writeError(w, r, &firmward.Error{Code: firmward.EINVALID, Message: "the assessment request is not valid", Details: details})
+		return
+	}
+	for i := range req.CVEs {
+		req.CVEs[i] = strings.ToUpper(strings.TrimSpace(req.CVEs[i]))
+	}
+	ctx := r.Context()
+	var total assess.RunResult
+	start := time.Now()
+	run := func(res *assess.RunResult, err error) bool {
+		if err != nil {
+			s.writeError(w, r, err)
+			return false
+		}
+		total.CVEs += res.CVEs
+		total.Devices += res.Devices
+		total.DevicesWithFindings += res.DevicesWithFindings
+		total.Opened += res.Opened
+		total.Updated += res.Updated
+		total.Fixed += res.Fixed
+		total.Reopened += res.Reopened
+		return true
+	}
+	switch {
+	case len(req.CVEs) == 0 && len(req.Devices) == 0:
+		if !run(s.engine.Full(ctx)) {
+			return
+		}
+	default:
+		if len(req.CVEs) > 0 && !run(s.engine.Vulnerabilities(ctx, req.CVEs)) {
+			return
+		}
+		if len(req.Devices) > 0 && !run(s.engine.Devices(ctx, req.Devices)) {
+			return
+		}
+	}
+	total.Duration = time.Since(start)
+	s.logger.Info("assessment", "cves", total.CVEs, "devices", total.Devices, "opened", total.Opened, "fixed", total.Fixed, "duration", total.Duration)
+	s.writeJSON(w, r, http.StatusOK, total)
+}
+
+// isEmptyBody reports whether a decoding error says the body was empty.
+func isEmptyBody(err error) bool {
+	return strings.Contains(err.Error(), "request body is empty")
 }
 
 // FindingQuery selects findings for ListFindings; empty fields do not
@@ -221,11 +294,16 @@ func (c *Client) UpdateFinding(ctx context.Context, id int64, u firmward.Finding
 	return &f, nil
 }
 
-// RunAssessment assesses every device against every stored CVE and
-// returns what changed; it answers when the findings are stored.
-func (c *Client) RunAssessment(ctx context.Context) (*assess.RunResult, error) {
+// RunAssessment re-matches what req names (everything when req is nil or
+// empty) and returns what changed; it answers when the findings are
+// stored.
+func (c *Client) RunAssessment(ctx context.Context, req *AssessRequest) (*assess.RunResult, error) {
 	var res assess.RunResult
-	if err := c.call(ctx, http.MethodPost, "/api/v1/findings/assess", nil, nil, &res); err != nil {
+	var body any
+	if req != nil && (len(req.Devices) > 0 || len(req.CVEs) > 0) {
+		body = req
+	}
+	if err := c.call(ctx, http.MethodPost, "/api/v1/findings/assess", nil, body, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil

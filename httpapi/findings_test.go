@@ -38,10 +38,10 @@ func TestFindingsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := viewer.RunAssessment(ctx); firmward.ErrorCode(err) != firmward.EFORBIDDEN {
+	if _, err := viewer.RunAssessment(ctx, nil); firmward.ErrorCode(err) != firmward.EFORBIDDEN {
 		t.Errorf("viewer assessment: %v, want forbidden", err)
 	}
-	res, err := op.RunAssessment(ctx)
+	res, err := op.RunAssessment(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +136,27 @@ func TestFindingsEndToEnd(t *testing.T) {
 	if _, err := op.UpdateDevice(ctx, router.ID, firmward.DeviceUpdate{FirmwareVersion: &fixed}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = op.RunAssessment(ctx)
+	res, err = op.RunAssessment(ctx, &AssessRequest{Devices: []int64{router.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Fixed < 1 {
-		t.Errorf("assessment after the firmware update: %+v", res)
+	if res.Fixed < 1 || res.Devices != 1 {
+		t.Errorf("assessment of the router after its firmware update: %+v, want 1 device, CVE-2023-1389 fixed", res)
+	}
+	for name, body := range map[string]string{
+		"bad cve":      `{"cves":["CVE-1"]}`,
+		"bad device":   `{"devices":[0]}`,
+		"unknown key":  `{"device":[1]}`,
+		"not an array": `{"cves":"CVE-2023-1389"}`,
+	} {
+		resp := e.do(t, http.MethodPost, "/api/v1/findings/assess", firmward.RoleOperator, body, "Content-Type", "application/json")
+		if resp.status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400: %s", name, resp.status, resp.body)
+		}
+	}
+	res, err = op.RunAssessment(ctx, &AssessRequest{CVEs: []string{"cve-2023-1389"}})
+	if err != nil || res.Devices != 1 || res.Opened+res.Fixed != 0 {
+		t.Errorf("re-matching CVE-2023-1389 only: %+v %v, want the router alone, nothing changed", res, err)
 	}
 	if got, err := viewer.GetFinding(ctx, f.ID); err != nil || got.Status != firmward.FindingFixed || got.FixedAt == nil {
 		t.Errorf("after updating to %s: %v %+v, want fixed", fixed, err, got)
@@ -168,7 +183,7 @@ func TestFindingsPaging(t *testing.T) {
 			Name: "router " + strconv.Itoa(i), Manufacturer: "TP-Link", Model: "Archer AX21", FirmwareVersion: "1.1.3 Build 20221201 rel.62108",
 		})
 	}
-	if _, err := op.RunAssessment(ctx); err != nil {
+	if _, err := op.RunAssessment(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[int64]bool{}

@@ -40,6 +40,11 @@ func (s *Server) renderOpenAPI() []byte {
 		firmward.FindingUpdate{},
 		FindingList{},
 		assess.RunResult{},
+		AssessRequest{},
+		DeviceCPE{},
+		CPERequest{},
+		CPEResult{},
+		firmward.FindingStats{},
 	} {
 		g.ref(reflect.TypeOf(t))
 	}

@@ -122,6 +122,18 @@ func (s *Server) routeTable() []route {
 			handler: s.handleDeleteDevice, status: 204, errors: []int{404},
 		},
 		{
+			Route:   Route{"GET", apiPrefix + "/devices/{id}/cpe", viewer, "The device's CPE name and what firmward proposes from its manufacturer and model: firmware and hardware names with a confidence, alternatives and an explanation."},
+			handler: s.handleGetDeviceCPE, status: 200, response: "DeviceCPE", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/devices/{id}/cpe", operator, "Confirm the proposed CPE name, pick an alternative or set another; the device change and the choice (with the confidence proposed) are audited."},
+			handler: s.handleSetDeviceCPE, requestBody: "CPERequest", status: 200, response: "CPEResult", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/devices/{id}/cpe", operator, "Clear the device's CPE name, so that matching uses firmward's proposal again; audited."},
+			handler: s.handleClearDeviceCPE, query: []param{reasonParam}, status: 200, response: "CPEResult", errors: []int{400, 404},
+		},
+		{
 			Route:   Route{"POST", apiPrefix + "/devices/import", operator, "Import devices from CSV or JSON: all rows or none; a 400 lists every bad row."},
 			handler: s.handleImportDevices, query: importParams, importBody: true,
 			status: 200, response: "ImportResult", errors: []int{400, 409, 413},
@@ -170,6 +182,10 @@ func (s *Server) routeTable() []route {
 			status: 200, response: "FindingList", errors: []int{400},
 		},
 		{
+			Route:   Route{"GET", apiPrefix + "/findings/stats", viewer, "Fleet-wide counts of open findings (by decision, top vendors, KEV, overdue) and the number overdue at the end of each of the last days."},
+			handler: s.handleFindingStats, query: findingStatsParams, status: 200, response: "FindingStats", errors: []int{400},
+		},
+		{
 			Route:   Route{"GET", apiPrefix + "/findings/{id}", viewer, "One finding, with the evidence of the match and what decides its urgency."},
 			handler: s.handleGetFinding, status: 200, response: "Finding", errors: []int{404},
 		},
@@ -178,8 +194,8 @@ func (s *Server) routeTable() []route {
 			handler: s.handleUpdateFinding, requestBody: "FindingUpdate", status: 200, response: "Finding", errors: []int{400, 404, 409, 413},
 		},
 		{
-			Route:   Route{"POST", apiPrefix + "/findings/assess", operator, "Assess every device against every stored CVE now and store the findings; answers when done."},
-			handler: s.handleRunAssessment, status: 200, response: "RunResult",
+			Route:   Route{"POST", apiPrefix + "/findings/assess", operator, "Re-match now and store the findings: everything, or only the devices and CVEs the optional body names; answers when done. Changes are also re-matched by themselves in the background."},
+			handler: s.handleRunAssessment, requestBody: "AssessRequest", status: 200, response: "RunResult", errors: []int{400, 413},
 		},
 
 		{

@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/assess"
+	"github.com/firmward/firmward/risk"
+	"github.com/firmward/firmward/vuln"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,6 +49,16 @@ type Config struct {
 	// Findings stores the findings of assessment (POST
 	// /api/v1/findings/assess runs it over Devices and Vulns).
 	Findings firmward.FindingService
+	// Engine re-matches devices and CVEs for POST /api/v1/findings/assess;
+	// nil uses a new Engine over Devices, Vulns and Findings with the
+	// default policy. A server passes the Engine whose worker it runs, so
+	// that the index is loaded once.
+	Engine *assess.Engine
+	// Catalog returns the products of the imported data, from which
+	// /api/v1/devices/{id}/cpe proposes CPE names; it is called on every
+	// such request, so it should cache. Nil proposes from the vendor alias
+	// table only.
+	Catalog func(context.Context) (*vuln.Catalog, error)
 
 	// Logger receives one line per request and the details of internal
 	// errors; nil discards.
@@ -81,6 +94,8 @@ type Server struct {
 	audit     firmward.AuditService
 	vulns     firmward.VulnerabilityService
 	findings  firmward.FindingService
+	catalog   func(context.Context) (*vuln.Catalog, error)
+	engine    *assess.Engine
 	logger    *slog.Logger
 	registry  *prometheus.Registry
 	ready     func(context.Context) error
@@ -113,6 +128,8 @@ func NewServer(cfg Config) *Server {
 		audit:     cfg.Audit,
 		vulns:     cfg.Vulns,
 		findings:  cfg.Findings,
+		catalog:   cfg.Catalog,
+		engine:    cfg.Engine,
 		maxFeed:   cfg.MaxFeedBytes,
 		logger:    cfg.Logger,
 		registry:  cfg.Registry,
@@ -123,6 +140,10 @@ func NewServer(cfg Config) *Server {
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.engine == nil {
+		s.engine = assess.NewEngine(assess.Sources{Vulns: s.vulns, Devices: s.devices, Findings: s.findings},
+			assess.RunOptions{Policy: risk.DefaultPolicy()}, s.logger)
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()

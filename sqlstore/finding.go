@@ -200,7 +200,8 @@ func setMatching(f, m *firmward.Finding) {
 //     found: the caller (risk) computes due dates, the store only keeps them.
 //   - A stored finding that is found again takes the new matching fields
 //     (certainty, evidence, scores, KEV, EPSS, decision, priority, fixed_in)
-//     and last_seen, and keeps first_seen and what a person set (status,
+//     and last_seen (an unchanged one only once lastSeenEvery has passed
+//     since its last_seen), and keeps first_seen and what a person set (status,
 //     note, acceptance, VEX). Its due date becomes the earlier of the stored
 //     and the given one, so that a re-sync can tighten a deadline (a CVE
 //     that enters KEV) but never postpones one silently. A fixed finding
@@ -223,24 +224,69 @@ func setMatching(f, m *firmward.Finding) {
 // found's Status, Note, AcceptedUntil, VEXJustification, ID and times are
 // ignored.
 func (s *FindingService) SyncDeviceFindings(ctx context.Context, deviceID int64, found []firmward.Finding) (*firmward.FindingSyncResult, error) {
-	in, err := normalizeFound(deviceID, found)
+	res, err := s.SyncFindings(ctx, []firmward.DeviceFindings{{DeviceID: deviceID, Found: found}})
 	if err != nil {
 		return nil, err
 	}
-	var res *firmward.FindingSyncResult
-	err = s.db.write(ctx, func(tx conn) error {
-		var r firmward.FindingSyncResult
-		// The device row is locked so that a sync and DeleteDevice (which
-		// deletes the findings) or another sync of the device queue.
-		var id int64
-		err := tx.queryRow(ctx, "SELECT id FROM devices WHERE id = ?"+tx.db.dialect.forUpdate(), deviceID).Scan(&id)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return firmward.Errorf(firmward.ENOTFOUND, "device %d not found", deviceID)
-		case err != nil:
-			return fmt.Errorf("reading device %d: %w", deviceID, err)
+	if res.Missing > 0 {
+		return nil, firmward.Errorf(firmward.ENOTFOUND, "device %d not found", deviceID)
+	}
+	res.Devices = 0
+	return res, nil
+}
+
+// SyncFindings applies the rules of SyncDeviceFindings to every device of
+// batch in one transaction, each device within its CVEs scope (nil: every
+// CVE), with one ActionFindingSync event per device whose statuses
+// changed. Devices that do not exist are skipped and counted in Missing.
+// A device listed twice, or a Found entry outside its CVEs scope, is
+// EINVALID with nothing changed, as is any entry SyncDeviceFindings would
+// reject.
+func (s *FindingService) SyncFindings(ctx context.Context, batch []firmward.DeviceFindings) (*firmward.FindingSyncResult, error) {
+	in := make([]firmward.DeviceFindings, len(batch))
+	ids := make([]int64, len(batch))
+	seenDev := make(map[int64]bool, len(batch))
+	for i, b := range batch {
+		if seenDev[b.DeviceID] {
+			return nil, firmward.Errorf(firmward.EINVALID, "device %d is listed twice in one findings sync", b.DeviceID)
 		}
-		stored, err := deviceFindings(ctx, tx, deviceID)
+		seenDev[b.DeviceID] = true
+		found, err := normalizeFound(b.DeviceID, b.Found)
+		if err != nil {
+			return nil, err
+		}
+		scope := b.CVEs
+		if scope != nil {
+			scope = make([]string, len(b.CVEs))
+			for j, c := range b.CVEs {
+				scope[j] = normalizeCVE(c)
+			}
+			slices.Sort(scope)
+			for j := range found {
+				if _, ok := slices.BinarySearch(scope, found[j].CVE); !ok {
+					return nil, &firmward.Error{
+						Code: firmward.EINVALID, Message: fmt.Sprintf("findings of device %d are not valid", b.DeviceID),
+						Details: []firmward.ErrorDetail{{Line: j + 1, Field: "cve", Value: found[j].CVE, Reason: "outside the CVEs this sync is limited to"}},
+					}
+				}
+			}
+		}
+		in[i] = firmward.DeviceFindings{DeviceID: b.DeviceID, Found: found, CVEs: scope}
+		ids[i] = b.DeviceID
+	}
+	var res firmward.FindingSyncResult
+	if len(in) == 0 {
+		return &res, nil
+	}
+	err := s.db.write(ctx, func(tx conn) error {
+		res = firmward.FindingSyncResult{}
+		// The device rows are locked so that a sync and DeleteDevice (which
+		// deletes the findings) or another sync of the device queue.
+		exists, err := lockDevices(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		stored, err := devicesFindings(ctx, tx, ids)
 		if err != nil {
 			return err
 		}
@@ -248,47 +294,27 @@ func (s *FindingService) SyncDeviceFindings(ctx context.Context, deviceID int64,
 		today := now.Format(time.DateOnly)
 		var writes []*firmward.Finding
 		var seen []int64 // unchanged findings: only last_seen moves
-		var opened, fixed, reopened []string
+		var events []*firmward.AuditEvent
 		for i := range in {
-			m := &in[i]
-			old := stored[m.CVE]
-			if old == nil {
-				nf := *m
-				nf.Status = firmward.FindingOpen
-				nf.FirstSeen, nf.LastSeen, nf.UpdatedAt = now, now, now
-				writes = append(writes, &nf)
-				opened = append(opened, nf.CVE)
+			d := &in[i]
+			if !exists[d.DeviceID] {
+				res.Missing++
 				continue
 			}
-			delete(stored, m.CVE)
-			nf := *old
-			setMatching(&nf, m)
-			nf.LastSeen = now
-			switch {
-			case old.Status == firmward.FindingFixed:
-				nf.Status, nf.FixedAt, nf.DueDate = firmward.FindingOpen, nil, m.DueDate
-				opened = append(opened, nf.CVE)
-			case old.Status == firmward.FindingRiskAccepted && old.AcceptedUntil < today:
-				nf.Status, nf.AcceptedUntil, nf.DueDate = firmward.FindingOpen, "", earlier(old.DueDate, m.DueDate)
-				reopened = append(reopened, nf.CVE)
-			default:
-				nf.DueDate = earlier(old.DueDate, m.DueDate)
-				if sameMatching(old, &nf) {
-					seen = append(seen, old.ID)
-					continue
+			res.Devices++
+			mine := stored[d.DeviceID]
+			if d.CVEs != nil {
+				for cve := range mine {
+					if _, ok := slices.BinarySearch(d.CVEs, cve); !ok {
+						delete(mine, cve)
+					}
 				}
-				r.Updated++
 			}
-			nf.UpdatedAt = now
-			writes = append(writes, &nf)
-		}
-		for _, old := range stored {
-			switch old.Status {
-			case firmward.FindingOpen, firmward.FindingMitigated, firmward.FindingRiskAccepted:
-				nf := *old
-				nf.Status, nf.FixedAt, nf.UpdatedAt = firmward.FindingFixed, &now, now
-				writes = append(writes, &nf)
-				fixed = append(fixed, nf.CVE)
+			w, sn, ev := syncDevice(&res, d, mine, now, today)
+			writes = append(writes, w...)
+			seen = append(seen, sn...)
+			if ev != nil {
+				events = append(events, ev)
 			}
 		}
 		if err := upsertFindings(ctx, tx, writes); err != nil {
@@ -297,47 +323,155 @@ func (s *FindingService) SyncDeviceFindings(ctx context.Context, deviceID int64,
 		if err := touchFindings(ctx, tx, seen, now); err != nil {
 			return err
 		}
-		r.Opened, r.Fixed, r.Reopened = len(opened), len(fixed), len(reopened)
-		res = &r
-		if len(opened)+len(fixed)+len(reopened) == 0 {
-			return nil
-		}
-		var changes []firmward.FieldChange
-		for _, c := range []struct {
-			field string
-			cves  []string
-		}{{"opened", opened}, {"fixed", fixed}, {"reopened", reopened}} {
-			if len(c.cves) > 0 {
-				slices.Sort(c.cves)
-				changes = append(changes, firmward.FieldChange{Field: c.field, New: strings.Join(c.cves, ", ")})
-			}
-		}
-		return appendAudit(ctx, tx, []*firmward.AuditEvent{deviceEvent(now, firmward.ActionFindingSync, deviceID, changes)})
+		return appendAudit(ctx, tx, events)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return &res, nil
 }
 
-// deviceFindings reads (and on PostgreSQL locks) every finding of a
-// device, by CVE.
-func deviceFindings(ctx context.Context, tx conn, deviceID int64) (map[string]*firmward.Finding, error) {
-	rows, err := tx.query(ctx, "SELECT "+selectFindingColumns+" FROM findings f WHERE f.device_id = ?"+tx.db.dialect.forUpdate(), deviceID)
-	if err != nil {
-		return nil, fmt.Errorf("reading the findings of device %d: %w", deviceID, err)
-	}
-	defer func() { _ = rows.Close() }()
-	out := map[string]*firmward.Finding{}
-	for rows.Next() {
-		f, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading the findings of device %d: %w", deviceID, err)
+// syncDevice compares what matching found for one device with its stored
+// findings (within the sync's scope), adds the counts to res and returns
+// the findings to write, the ids whose last_seen only moves, and the audit
+// event of the status changes (nil when none changed).
+func syncDevice(res *firmward.FindingSyncResult, d *firmward.DeviceFindings, stored map[string]*firmward.Finding, now time.Time, today string) (writes []*firmward.Finding, seen []int64, ev *firmward.AuditEvent) {
+	var opened, fixed, reopened []string
+	for i := range d.Found {
+		m := &d.Found[i]
+		old := stored[m.CVE]
+		if old == nil {
+			nf := *m
+			nf.Status = firmward.FindingOpen
+			nf.FirstSeen, nf.LastSeen, nf.UpdatedAt = now, now, now
+			writes = append(writes, &nf)
+			opened = append(opened, nf.CVE)
+			continue
 		}
-		out[f.CVE] = f
+		delete(stored, m.CVE)
+		nf := *old
+		setMatching(&nf, m)
+		nf.LastSeen = now
+		switch {
+		case old.Status == firmward.FindingFixed:
+			nf.Status, nf.FixedAt, nf.DueDate = firmward.FindingOpen, nil, m.DueDate
+			opened = append(opened, nf.CVE)
+		case old.Status == firmward.FindingRiskAccepted && old.AcceptedUntil < today:
+			nf.Status, nf.AcceptedUntil, nf.DueDate = firmward.FindingOpen, "", earlier(old.DueDate, m.DueDate)
+			reopened = append(reopened, nf.CVE)
+		default:
+			nf.DueDate = earlier(old.DueDate, m.DueDate)
+			if sameMatching(old, &nf) {
+				if now.Sub(old.LastSeen) >= lastSeenEvery {
+					seen = append(seen, old.ID)
+				}
+				continue
+			}
+			res.Updated++
+		}
+		nf.UpdatedAt = now
+		writes = append(writes, &nf)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the findings of device %d: %w", deviceID, err)
+	for _, old := range stored {
+		switch old.Status {
+		case firmward.FindingOpen, firmward.FindingMitigated, firmward.FindingRiskAccepted:
+			nf := *old
+			nf.Status, nf.FixedAt, nf.UpdatedAt = firmward.FindingFixed, &now, now
+			writes = append(writes, &nf)
+			fixed = append(fixed, nf.CVE)
+		}
+	}
+	res.Opened += len(opened)
+	res.Fixed += len(fixed)
+	res.Reopened += len(reopened)
+	if len(opened)+len(fixed)+len(reopened) == 0 {
+		return writes, seen, nil
+	}
+	var changes []firmward.FieldChange
+	for _, c := range []struct {
+		field string
+		cves  []string
+	}{{"opened", opened}, {"fixed", fixed}, {"reopened", reopened}} {
+		if len(c.cves) > 0 {
+			slices.Sort(c.cves)
+			changes = append(changes, firmward.FieldChange{Field: c.field, New: strings.Join(c.cves, ", ")})
+		}
+	}
+	return writes, seen, deviceEvent(now, firmward.ActionFindingSync, d.DeviceID, changes)
+}
+
+// lastSeenEvery is how often an unchanged finding's last_seen moves: a
+// sync that finds it again within this time writes nothing, so that
+// re-matching an unchanged fleet (hundreds of thousands of findings)
+// writes nothing either, and a daily full run keeps last_seen within a
+// day of the truth.
+const lastSeenEvery = 24 * time.Hour
+
+// lockDevices reads (and on PostgreSQL locks, in id order so that two
+// batches cannot deadlock) the devices ids and returns those that exist.
+func lockDevices(ctx context.Context, tx conn, ids []int64) (map[int64]bool, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	out := make(map[int64]bool, len(ids))
+	for start := 0; start < len(sorted); start += maxParams {
+		chunk := sorted[start:min(start+maxParams, len(sorted))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := func() error {
+			rows, err := tx.query(ctx, "SELECT id FROM devices WHERE id IN ("+inList(len(chunk))+") ORDER BY id"+tx.db.dialect.forUpdate(), args...)
+			if err != nil {
+				return fmt.Errorf("reading devices: %w", err)
+			}
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return fmt.Errorf("reading devices: %w", err)
+				}
+				out[id] = true
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// devicesFindings reads (and on PostgreSQL locks) every finding of the
+// devices ids, by device and CVE.
+func devicesFindings(ctx context.Context, tx conn, ids []int64) (map[int64]map[string]*firmward.Finding, error) {
+	out := make(map[int64]map[string]*firmward.Finding, len(ids))
+	for _, id := range ids {
+		out[id] = map[string]*firmward.Finding{}
+	}
+	for start := 0; start < len(ids); start += maxParams {
+		chunk := ids[start:min(start+maxParams, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := func() error {
+			rows, err := tx.query(ctx, "SELECT "+selectFindingColumns+" FROM findings f WHERE f.device_id IN ("+inList(len(chunk))+")"+tx.db.dialect.forUpdate(), args...)
+			if err != nil {
+				return fmt.Errorf("reading findings: %w", err)
+			}
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				f, err := scanFinding(rows)
+				if err != nil {
+					return fmt.Errorf("reading findings: %w", err)
+				}
+				out[f.DeviceID][f.CVE] = f
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

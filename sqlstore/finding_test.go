@@ -22,6 +22,7 @@ func TestFindings(t *testing.T) {
 			{"Lifecycle", testFindingLifecycle},
 			{"PersonStatuses", testFindingPersonStatuses},
 			{"SyncInvalid", testFindingSyncInvalid},
+			{"SyncBatch", testFindingSyncBatch},
 			{"Filters", testFindingFilters},
 			{"Paging", testFindingPaging},
 			{"Update", testFindingUpdate},
@@ -158,7 +159,7 @@ func testFindingLifecycle(t *testing.T, b backend) {
 	}
 
 	// Still found, scores changed: updated, status and first_seen kept,
-	// not audited; the unchanged one only moves last_seen.
+	// not audited; the unchanged one is not written (see lastSeenEvery).
 	e.clk.Add(time.Hour)
 	t1 := e.now()
 	a.EPSS, a.Priority, a.KEV, a.KEVDueDate = 0.97, 90, true, "2025-04-01"
@@ -174,8 +175,18 @@ func testFindingLifecycle(t *testing.T, b backend) {
 		!fa.FirstSeen.Equal(t0) || !fa.LastSeen.Equal(t1) || !fa.UpdatedAt.Equal(t1) {
 		t.Errorf("after update: %+v", fa)
 	}
-	if !fb.LastSeen.Equal(t1) || !fb.UpdatedAt.Equal(t0) {
-		t.Errorf("unchanged finding: last_seen %v updated_at %v", fb.LastSeen, fb.UpdatedAt)
+	if !fb.LastSeen.Equal(t0) || !fb.UpdatedAt.Equal(t0) {
+		t.Errorf("unchanged finding seen again within a day: last_seen %v updated_at %v, want both %v (nothing written)", fb.LastSeen, fb.UpdatedAt, t0)
+	}
+	// A day later, an unchanged finding's last_seen moves, nothing else.
+	e.clk.Add(lastSeenEvery)
+	tDay := e.now()
+	if res := e.sync(t, dev, a, bb); *res != (firmward.FindingSyncResult{}) {
+		t.Fatalf("sync a day later = %+v", res)
+	}
+	fb = e.byCVE(t, dev)["CVE-2024-0002"]
+	if !fb.LastSeen.Equal(tDay) || !fb.UpdatedAt.Equal(t0) {
+		t.Errorf("unchanged finding a day later: last_seen %v updated_at %v, want %v and %v", fb.LastSeen, fb.UpdatedAt, tDay, t0)
 	}
 
 	// A due date is tightened, never postponed.
@@ -627,6 +638,7 @@ func testFindingDeleteDevice(t *testing.T, b backend) {
 //
 //	CI=true go test ./sqlstore -run '^$' -bench SyncFindings -benchtime 1x
 func BenchmarkSyncFindings(b *testing.B) {
+	const syncBenchBatch = 500
 	const devices, perDevice = 10_000, 20
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
@@ -652,32 +664,121 @@ func BenchmarkSyncFindings(b *testing.B) {
 			}
 			var first, again time.Duration
 			runs := 0
+			syncAll := func(shift int) *firmward.FindingSyncResult {
+				var sum firmward.FindingSyncResult
+				for lo := 0; lo < len(res.IDs); lo += syncBenchBatch {
+					batch := make([]firmward.DeviceFindings, 0, syncBenchBatch)
+					for i := lo; i < min(lo+syncBenchBatch, len(res.IDs)); i++ {
+						batch = append(batch, firmward.DeviceFindings{DeviceID: res.IDs[i], Found: found(i, shift)})
+					}
+					r, err := svc.SyncFindings(ctx, batch)
+					if err != nil {
+						b.Fatal(err)
+					}
+					sum.Add(r)
+				}
+				return &sum
+			}
 			for b.Loop() {
 				runs++
 				b.StopTimer()
 				exec(b, db, "DELETE FROM findings")
 				b.StartTimer()
 				start := time.Now()
-				for i, id := range res.IDs {
-					if _, err := svc.SyncDeviceFindings(ctx, id, found(i, 0)); err != nil {
-						b.Fatal(err)
-					}
-				}
+				syncAll(0)
 				first += time.Since(start)
 				start = time.Now()
-				for i, id := range res.IDs {
-					r, err := svc.SyncDeviceFindings(ctx, id, found(i, 1))
-					if err != nil {
-						b.Fatal(err)
-					}
-					if *r != (firmward.FindingSyncResult{Opened: 1, Fixed: 1, Updated: 1}) {
-						b.Fatalf("re-sync of device %d: %+v", id, r)
-					}
+				r := syncAll(1)
+				if *r != (firmward.FindingSyncResult{Devices: devices, Opened: devices, Fixed: devices, Updated: devices}) {
+					b.Fatalf("re-sync: %+v", r)
 				}
 				again += time.Since(start)
 			}
 			b.ReportMetric(float64(devices*runs)/first.Seconds(), "first-devices/s")
 			b.ReportMetric(float64(devices*runs)/again.Seconds(), "resync-devices/s")
 		})
+	}
+}
+
+// testFindingSyncBatch syncs several devices at once: per-device scopes,
+// a device that no longer exists, and refused batches that change nothing.
+func testFindingSyncBatch(t *testing.T, b backend) {
+	ctx := context.Background()
+	e := newFindingEnv(t, b)
+	a, c := e.device(t, "cam", "Acme"), e.device(t, "hub", "Acme")
+	e.sync(t, a, testFinding("CVE-2024-0001", 1), testFinding("CVE-2024-0002", 1))
+	e.sync(t, c, testFinding("CVE-2024-0001", 1), testFinding("CVE-2024-0003", 1))
+	events := len(syncEvents(t, e.db))
+
+	// a: a feed changed CVE-2024-0002 (now gone) and added CVE-2024-0004;
+	// CVE-2024-0001 is outside the scope and must stay open although
+	// Found does not list it. c: a full re-match that finds only 0003.
+	res, err := e.findings.SyncFindings(ctx, []firmward.DeviceFindings{
+		{DeviceID: a, Found: []firmward.Finding{testFinding("CVE-2024-0004", 2)}, CVEs: []string{"CVE-2024-0002", "cve-2024-0004"}},
+		{DeviceID: c, Found: []firmward.Finding{testFinding("CVE-2024-0003", 1)}},
+		{DeviceID: c + 100, Found: []firmward.Finding{testFinding("CVE-2024-0009", 1)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := firmward.FindingSyncResult{Devices: 2, Missing: 1, Opened: 1, Fixed: 2}
+	if *res != want {
+		t.Errorf("SyncFindings = %+v, want %+v", *res, want)
+	}
+	status := func(dev int64) map[string]firmward.FindingStatus {
+		out := map[string]firmward.FindingStatus{}
+		for cve, f := range e.byCVE(t, dev) {
+			out[cve] = f.Status
+		}
+		return out
+	}
+	if got, want := status(a), map[string]firmward.FindingStatus{
+		"CVE-2024-0001": firmward.FindingOpen, "CVE-2024-0002": firmward.FindingFixed, "CVE-2024-0004": firmward.FindingOpen,
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("device a: %v, want %v", got, want)
+	}
+	if got, want := status(c), map[string]firmward.FindingStatus{
+		"CVE-2024-0001": firmward.FindingFixed, "CVE-2024-0003": firmward.FindingOpen,
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("device c: %v, want %v", got, want)
+	}
+	evs := syncEvents(t, e.db)
+	if len(evs) != events+2 {
+		t.Fatalf("%d sync events, want %d (one per changed device)", len(evs), events+2)
+	}
+	byObject := map[string][]firmward.FieldChange{}
+	for _, ev := range evs[events:] {
+		byObject[ev.ObjectID] = ev.Changes
+	}
+	if got, want := byObject[strconv.FormatInt(a, 10)], []firmward.FieldChange{change("opened", "CVE-2024-0004"), change("fixed", "CVE-2024-0002")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("event of a = %+v, want %+v", got, want)
+	}
+	if got, want := byObject[strconv.FormatInt(c, 10)], []firmward.FieldChange{change("fixed", "CVE-2024-0001")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("event of c = %+v, want %+v", got, want)
+	}
+
+	// An empty scope syncs nothing; refused batches change nothing.
+	res, err = e.findings.SyncFindings(ctx, []firmward.DeviceFindings{{DeviceID: a, CVEs: []string{}}})
+	if err != nil || *res != (firmward.FindingSyncResult{Devices: 1}) {
+		t.Errorf("empty scope: %+v, %v", res, err)
+	}
+	before, nEvents := count(t, e.db, "findings"), count(t, e.db, "audit_events")
+	for name, batch := range map[string][]firmward.DeviceFindings{
+		"device twice": {{DeviceID: a}, {DeviceID: a}},
+		"outside scope": {
+			{DeviceID: c, Found: []firmward.Finding{testFinding("CVE-2024-0005", 1)}},
+			{DeviceID: a, Found: []firmward.Finding{testFinding("CVE-2024-0006", 1)}, CVEs: []string{"CVE-2024-0007"}},
+		},
+		"bad finding": {{DeviceID: c}, {DeviceID: a, Found: []firmward.Finding{testFinding("CVE-1", 1)}}},
+	} {
+		if _, err := e.findings.SyncFindings(ctx, batch); firmward.ErrorCode(err) != firmward.EINVALID {
+			t.Errorf("%s: %v, want EINVALID", name, err)
+		}
+	}
+	if n := count(t, e.db, "findings"); n != before {
+		t.Errorf("%d findings after refused batches, want %d", n, before)
+	}
+	if n := count(t, e.db, "audit_events"); n != nEvents {
+		t.Errorf("%d audit events after refused batches, want %d", n, nEvents)
 	}
 }

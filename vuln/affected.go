@@ -128,10 +128,33 @@ func sameVendor(advisory, cpeVendor string) bool {
 	return false
 }
 
-// NormalProduct is NormalName without a trailing "_firmware", so that a
-// firmware product and its model's hardware product compare alike.
+// NormalProduct is NormalName without a trailing "_firmware" (or one of
+// NVD's misspellings of it, see FirmwareProduct), so that a firmware
+// product and its model's hardware product compare alike.
 func NormalProduct(s string) string {
-	return strings.TrimSuffix(NormalName(s), "_firmware")
+	return strings.TrimSuffix(FirmwareProduct(NormalName(s)), "_firmware")
+}
+
+// firmwareTypos are the misspellings of the "_firmware" suffix that occur
+// in NVD's product names (all of the 2002–2021 JSON 1.1 feeds were
+// searched): dlink dir-850l_firmare (CVE-2018-18907), cisco
+// email_security_appliance_firmeware, huawei mate_9_pro_fimware, zyxel
+// max308m_fimware, automationdirect gs_drives_fimware, and meco's USB
+// memory stick firmware with the w and m swapped.
+var firmwareTypos = []string{"_firmare", "_firmeware", "_fimware", "_firwmare"} //nolint:misspell // NVD's own misspellings, on purpose
+
+// FirmwareProduct returns a CPE product name with a misspelt "_firmware"
+// suffix spelt right ("dir-850l_firmare" → "dir-850l_firmware"), and any
+// other name as it is, so that a device named with the right spelling
+// matches the CVEs filed under the wrong one. The case of the rest of the
+// name is kept.
+func FirmwareProduct(s string) string {
+	for _, t := range firmwareTypos {
+		if len(s) > len(t) && strings.EqualFold(s[len(s)-len(t):], t) {
+			return s[:len(s)-len(t)] + "_firmware"
+		}
+	}
+	return s
 }
 
 func sameProduct(a, b string) bool {

@@ -294,6 +294,7 @@ func mayName(vendor, product string, d *device) bool {
 func evalCPEMatch(m *firmward.CPEMatch, d *device) hit {
 	best := hit{m: m}
 	part, vendor, product, ok := rawNames(m.Criteria)
+	product = FirmwareProduct(product)
 	if ok && !d.hasHW && !m.Vulnerable && strings.EqualFold(part, "h") {
 		best.verdict = possibly
 		best.note = "the device's hardware model is unknown, and the advisory applies only on " + m.Criteria
@@ -305,6 +306,9 @@ func evalCPEMatch(m *firmward.CPEMatch, d *device) hit {
 	crit, err := ParseCPE(m.Criteria)
 	if err != nil {
 		return best
+	}
+	if crit.Product.IsConcrete() {
+		crit.Product.Text = FirmwareProduct(crit.Product.Text)
 	}
 	if d.hasFW {
 		if h := evalAgainst(m, crit, d.fw, d.version); h.verdict > best.verdict {

@@ -408,3 +408,37 @@ func TestAffectedVendorAliases(t *testing.T) {
 		t.Errorf("the fixed version should not match: %+v", got)
 	}
 }
+
+func TestFirmwareProduct(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"dir-850l_firmare", "dir-850l_firmware"},
+		{"email_security_appliance_firmeware", "email_security_appliance_firmware"},
+		{"mate_9_pro_fimware", "mate_9_pro_firmware"},
+		{"usb_memory_stick_with_fingerprint_firwmare", "usb_memory_stick_with_fingerprint_firmware"}, //nolint:misspell // NVD's spelling
+		{"DIR-850L_FIRMARE", "DIR-850L_firmware"},
+		{"dir-850l_firmware", "dir-850l_firmware"},
+		{"pix_firewall", "pix_firewall"},
+		{"_firmare", "_firmare"}, // nothing before the suffix: not a product name
+		{"", ""},
+	} {
+		if got := FirmwareProduct(tc.in); got != tc.want {
+			t.Errorf("FirmwareProduct(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// A device named with the right spelling matches the CVE filed under
+	// the wrong one (CVE-2018-18907, abridged).
+	v := &firmward.Vulnerability{ID: "CVE-2018-18907", Configurations: []firmward.Configuration{{Nodes: []firmward.Node{{
+		Operator: "AND", Children: []firmward.Node{
+			{Operator: "OR", Matches: []firmward.CPEMatch{{Vulnerable: true, Criteria: "cpe:2.3:o:dlink:dir-850l_firmare:*:*:*:*:*:*:*:*", VersionEndExcluding: "1.21b07"}}},
+			{Operator: "OR", Matches: []firmward.CPEMatch{{Criteria: "cpe:2.3:h:dlink:dir-850l:-:*:*:*:*:*:*:*"}}},
+		},
+	}}}}}
+	ms := MatchDevice(v, DeviceCPEs{Firmware: "cpe:2.3:o:dlink:dir-850l_firmware:1.14b07:*:*:*:*:*:*:*", Hardware: "cpe:2.3:h:dlink:dir-850l:a1:*:*:*:*:*:*:*"})
+	if len(ms) != 1 || !ms[0].Certain {
+		t.Errorf("DIR-850L 1.14B07 against CVE-2018-18907: %+v, want one certain match", ms)
+	}
+	if NormalProduct("dir-850l_firmare") != NormalProduct("DIR-850L") {
+		t.Error("NormalProduct does not key the misspelt firmware with its hardware")
+	}
+}

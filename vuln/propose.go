@@ -135,6 +135,16 @@ func NewCatalog() *Catalog {
 // Len returns the number of distinct (part, vendor, product) names.
 func (c *Catalog) Len() int { return c.n }
 
+// VendorLen returns the number of distinct firmware and hardware products
+// of vendor (a CPE vendor name, any case).
+func (c *Catalog) VendorLen(vendor string) int {
+	v := c.vendors[strings.ToLower(vendor)]
+	if v == nil {
+		return 0
+	}
+	return len(v.firmware) + len(v.hardware)
+}
+
 // Add records the vendor and product of a CPE 2.3 name of part "o" or
 // "h". Names of other parts and names whose vendor or product is not a
 // plain value (ANY, NA, wildcards) are ignored. It returns an error

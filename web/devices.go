@@ -118,6 +118,7 @@ func cloneQuery(q url.Values) url.Values {
 // deviceView is the data of a device page.
 type deviceView struct {
 	Device     *firmward.Device
+	CPE        cpePanel
 	Vulns      vulnSection
 	Events     []*firmward.AuditEvent
 	MoreEvents bool
@@ -153,6 +154,18 @@ func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, s *session)
 // renderDevice shows device id's page; failed, when not nil, is a finding
 // whose status form was refused, shown with the user's input and errors.
 func (h *Handler) renderDevice(w http.ResponseWriter, r *http.Request, s *session, status int, id int64, failed *findingRow) {
+	h.renderDevicePage(w, r, s, status, id, failed, nil)
+}
+
+// renderDeviceCPE shows device id's page with a refused CPE choice in its
+// CPE section.
+func (h *Handler) renderDeviceCPE(w http.ResponseWriter, r *http.Request, s *session, status int, id int64, in *cpeInput) {
+	h.renderDevicePage(w, r, s, status, id, nil, in)
+}
+
+// renderDevicePage shows device id's page, with a refused finding form
+// (failed) or CPE choice (cpeIn) when not nil.
+func (h *Handler) renderDevicePage(w http.ResponseWriter, r *http.Request, s *session, status int, id int64, failed *findingRow, cpeIn *cpeInput) {
 	d, err := h.devices.FindDeviceByID(r.Context(), id)
 	if err != nil {
 		h.serviceError(w, r, s, fmt.Errorf("finding device %d: %w", id, err))
@@ -172,7 +185,7 @@ func (h *Handler) renderDevice(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	h.render(w, r, s, status, "device", view{
 		Title: d.Name, Nav: "devices",
-		Page: deviceView{Device: d, Vulns: vulns, Events: events, MoreEvents: next != 0},
+		Page: deviceView{Device: d, CPE: h.cpePanelFor(r, d, cpeIn), Vulns: vulns, Events: events, MoreEvents: next != 0},
 	})
 }
 

@@ -15,10 +15,8 @@ import (
 
 // Limits of the vulnerability views.
 const (
-	// riskFindingCap is how many open findings the risk page reads (most
-	// urgent first) to count; beyond it the page says its counts are
-	// partial.
-	riskFindingCap = 10000
+	// riskDays is how many days the overdue chart of the risk page shows.
+	riskDays = 30
 	// riskUrgentLen is how many findings the risk page lists.
 	riskUrgentLen = 25
 	// riskVendorLen is how many vendors the vendor chart shows.
@@ -235,60 +233,57 @@ func findingErrors(err error) (map[string][]string, []string) {
 
 // riskView is the data of the fleet risk page.
 type riskView struct {
-	Open, KEV, Overdue int
-	Capped             bool
-	Cap                int
+	Open, KEV, Overdue int64
+	Days               int // of the overdue history
 	Charts             []chart
+	OverdueChart       lineChart
 	Urgent             []findingRow
 }
 
+// riskPage shows the fleet's open findings: totals, charts by decision and
+// vendor and of overdue findings over time, all counted by the store over
+// every finding, and the most urgent findings.
 func (h *Handler) riskPage(w http.ResponseWriter, r *http.Request, s *session) {
-	all, capped, err := h.allFindings(r, firmward.FindingFilter{Status: firmward.FindingOpen}, riskFindingCap)
+	now := h.now()
+	st, err := h.findings.FindingStats(r.Context(), firmward.FindingStatsFilter{Days: riskDays, Vendors: riskVendorLen, Now: now})
 	if err != nil {
-		h.serverError(w, r, s, fmt.Errorf("finding open findings: %w", err))
+		h.serverError(w, r, s, fmt.Errorf("counting open findings: %w", err))
 		return
 	}
-	v := riskView{Open: len(all), Capped: capped, Cap: riskFindingCap}
-	now := h.now()
-	devices := map[int64]*firmward.Device{}
-	device := func(id int64) (*firmward.Device, error) {
-		if d, ok := devices[id]; ok {
-			return d, nil
-		}
-		d, err := h.devices.FindDeviceByID(r.Context(), id)
-		if firmward.ErrorCode(err) == firmward.ENOTFOUND {
-			d, err = &firmward.Device{ID: id, Name: fmt.Sprintf("device %d", id)}, nil // deleted meanwhile
-		}
-		if err != nil {
-			return nil, fmt.Errorf("finding device %d: %w", id, err)
-		}
-		devices[id] = d
-		return d, nil
+	v := riskView{Open: st.Open, KEV: st.KEV, Overdue: st.Overdue, Days: riskDays}
+	urgent, _, err := h.findings.FindFindings(r.Context(), firmward.FindingFilter{Status: firmward.FindingOpen, Limit: riskUrgentLen})
+	if err != nil {
+		h.serverError(w, r, s, fmt.Errorf("finding the most urgent findings: %w", err))
+		return
 	}
-	byDecision := map[string]int64{}
-	byVendor := map[string]int64{}
-	for i, f := range all {
-		if f.KEV {
-			v.KEV++
+	devices := map[int64]*firmward.Device{}
+	for _, f := range urgent {
+		d, ok := devices[f.DeviceID]
+		if !ok {
+			d, err = h.devices.FindDeviceByID(r.Context(), f.DeviceID)
+			if firmward.ErrorCode(err) == firmward.ENOTFOUND {
+				d, err = &firmward.Device{ID: f.DeviceID, Name: fmt.Sprintf("device %d", f.DeviceID)}, nil // deleted meanwhile
+			}
+			if err != nil {
+				h.serverError(w, r, s, fmt.Errorf("finding device %d: %w", f.DeviceID, err))
+				return
+			}
+			devices[f.DeviceID] = d
 		}
-		od := overdue(now, f)
-		if od {
-			v.Overdue++
-		}
-		byDecision[f.Decision]++
-		d, err := device(f.DeviceID)
-		if err != nil {
-			h.serverError(w, r, s, err)
-			return
-		}
-		byVendor[cmp.Or(strings.TrimSpace(d.Manufacturer), "Unknown")]++
-		if i < riskUrgentLen {
-			v.Urgent = append(v.Urgent, findingRow{Finding: f, Overdue: od, Device: d})
-		}
+		v.Urgent = append(v.Urgent, findingRow{Finding: f, Overdue: overdue(now, f), Device: d})
 	}
 	if v.Open > 0 {
-		v.Charts = []chart{decisionChart(byDecision), vendorChart(byVendor)}
+		byDecision := map[string]int64{}
+		for _, c := range st.ByDecision {
+			byDecision[c.Name] += c.Count
+		}
+		byVendor := map[string]int64{}
+		for _, c := range st.Vendors {
+			byVendor[cmp.Or(strings.TrimSpace(c.Name), "Unknown")] += c.Count
+		}
+		v.Charts = []chart{decisionChart(byDecision), vendorChart(byVendor, st.OtherVendors)}
 	}
+	v.OverdueChart = newLineChart("chart-overdue", fmt.Sprintf("Overdue findings, last %d days", riskDays), "finding", st.OverdueByDay)
 	h.render(w, r, s, http.StatusOK, "risk", view{Title: "Risk", Nav: "risk", Page: v})
 }
 
@@ -312,8 +307,9 @@ func decisionChart(counts map[string]int64) chart {
 	return c
 }
 
-// vendorChart draws the vendors with the most open findings.
-func vendorChart(counts map[string]int64) chart {
+// vendorChart draws the vendors with the most open findings; other, when
+// not zero, is drawn last as the open findings of every other vendor.
+func vendorChart(counts map[string]int64, other int64) chart {
 	rows := make([]chartRow, 0, len(counts))
 	for name, n := range counts {
 		short := name
@@ -328,6 +324,9 @@ func vendorChart(counts map[string]int64) chart {
 	title := "Top vendors by open findings"
 	if len(rows) > riskVendorLen {
 		rows = rows[:riskVendorLen]
+	}
+	if other > 0 {
+		rows = append(rows, chartRow{Key: "other", Label: "Other vendors", Short: "Other vendors", Count: other})
 	}
 	c := newChart("chart-vendor", title, "c-", rows)
 	c.Unit = "finding"

@@ -208,6 +208,15 @@ func TestRiskPage(t *testing.T) {
 		"<title>Immediate: 2 findings</title>",
 		`href="/devices/`+itoa(cam.ID)+`#vulnerabilities">Cam</a>`,
 	)
+	// Overdue over time: 30 days, the last (today) with the one overdue
+	// finding, drawn with axes and labels.
+	today := time.Now().UTC().Format("2 Jan 2006")
+	wantContains(t, p.body, `<figcaption>Overdue findings, last 30 days</figcaption>`,
+		`class="chart line-chart"`, `<polyline class="chart-line" points="`, `class="chart-axis"`, `class="chart-tick"`,
+		today+" 1\"", "<title>"+today+": 1 finding overdue</title>")
+	if n := strings.Count(p.body, `<circle class="chart-dot"`); n != 30 {
+		t.Errorf("%d points on the overdue chart, want 30", n)
+	}
 	// The most urgent first.
 	if i, j := strings.Index(p.body, "CVE-2021-36260"), strings.Index(p.body, "CVE-2023-1389"); i < 0 || j < 0 || i > j {
 		t.Error("urgent table not in priority order")

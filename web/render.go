@@ -242,6 +242,8 @@ func actionLabel(action string) string {
 		return "Vulnerabilities assessed"
 	case firmward.ActionFindingSet:
 		return "Finding status set"
+	case firmward.ActionDeviceCPEConfirm:
+		return "CPE name chosen"
 	}
 	return action
 }

@@ -17,6 +17,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/vuln"
 )
 
 // Config is what New needs. Every service is required.
@@ -33,6 +35,10 @@ type Config struct {
 	Sessions firmward.SessionService
 	Audit    firmward.AuditService
 	Findings firmward.FindingService
+	// Catalog returns the products of the imported data, from which the
+	// device page proposes CPE names; it is called for every device page,
+	// so it should cache. Nil proposes from the vendor alias table only.
+	Catalog func(context.Context) (*vuln.Catalog, error)
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -60,9 +66,11 @@ type Handler struct {
 	sessions firmward.SessionService
 	audit    firmward.AuditService
 	findings firmward.FindingService
-	log      *slog.Logger
-	now      func() time.Time
-	secure   bool
+	// catalogFn is Config.Catalog.
+	catalogFn func(context.Context) (*vuln.Catalog, error)
+	log       *slog.Logger
+	now       func() time.Time
+	secure    bool
 
 	pages  map[string]*template.Template // page name → layout + page
 	assets map[string]asset              // file name → embedded asset
@@ -87,15 +95,16 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("web: Config.Findings is required")
 	}
 	h := &Handler{
-		devices:  cfg.Devices,
-		tokens:   cfg.Tokens,
-		sessions: cfg.Sessions,
-		audit:    cfg.Audit,
-		findings: cfg.Findings,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		secure:   cfg.SecureCookies,
-		cop:      http.NewCrossOriginProtection(),
+		devices:   cfg.Devices,
+		tokens:    cfg.Tokens,
+		sessions:  cfg.Sessions,
+		audit:     cfg.Audit,
+		findings:  cfg.Findings,
+		catalogFn: cfg.Catalog,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		secure:    cfg.SecureCookies,
+		cop:       http.NewCrossOriginProtection(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -130,6 +139,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /devices/{id}/edit", h.signedIn(h.editor(h.editDevice)))
 	m.HandleFunc("GET /devices/{id}/delete", h.signedIn(h.editor(h.confirmDelete)))
 	m.HandleFunc("POST /devices/{id}/delete", h.post(firmward.RoleOperator, maxFormBytes, h.deleteDevice))
+	m.HandleFunc("POST /devices/{id}/cpe", h.post(firmward.RoleOperator, maxFormBytes, h.setCPE))
 
 	m.HandleFunc("GET /risk", h.signedIn(h.riskPage))
 	m.HandleFunc("POST /findings/{id}", h.post(firmward.RoleOperator, maxFormBytes, h.updateFinding))

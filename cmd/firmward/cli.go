@@ -66,11 +66,13 @@ var commandGroups = []struct {
 	names []string
 }{
 	{"Server", []string{"serve"}},
-	{"Inventory", []string{"device add", "device list", "device show", "device edit", "device rm", "device import", "device export"}},
+	{"Inventory", []string{"device add", "device list", "device show", "device edit", "device rm", "device import", "device export", "device cpe"}},
 	{"Sample data", []string{"seed home", "seed enterprise"}},
 	{"Access", []string{"token create", "token list", "token revoke"}},
 	{"Audit trail", []string{"audit list", "audit verify"}},
 	{"Vulnerabilities", []string{"feeds import", "feeds sync", "vulns", "vulns show", "vulns assess"}},
+	{"Discovery", []string{"scan"}},
+	{"Signing", []string{"keys init", "keys show", "keys sign-root", "keys refresh"}},
 	{"Other", []string{"help", "version"}},
 }
 
@@ -123,6 +125,15 @@ func commands() []command {
 			summary: "export every device as CSV or JSON",
 			help:    "Write the whole inventory to standard output or to FILE (-o). The format comes from --format, else\nfrom FILE's extension, else CSV. What export writes, import reads back.",
 			run:     runDeviceExport,
+		},
+		{
+			name: "device cpe", args: "ID [--set CPE | --confirm | --clear] [--reason TEXT]",
+			summary: "show the proposed CPE names of a device, or confirm, set or clear its cpe",
+			help: "Without flags, show the device's cpe and what firmward proposes from its manufacturer and model:\n" +
+				"firmware and hardware CPE names with a confidence and a reason, and alternatives. --confirm sets the\n" +
+				"cpe to the proposed firmware name, --set to the name given (an alternative or your own), --clear\n" +
+				"removes it. Each choice is audited with how it relates to the proposal and the confidence proposed.",
+			run: runDeviceCPE,
 		},
 		{
 			name: "seed home", args: "", summary: "load a sample home inventory (about 20 devices)",
@@ -190,12 +201,16 @@ func commands() []command {
 			run: runVulns,
 		},
 		{
-			name: "vulns assess", args: "", summary: "assess every device against the imported CVEs now",
+			name: "vulns assess", args: "[--device ID] [--cve CVE]", summary: "re-match devices against the imported CVEs now",
 			help: "Match every device against every imported CVE, rate each match (SSVC decision, priority, due date)\n" +
 				"and store the findings: new ones open, those the firmware no longer matches become fixed. It runs on\n" +
-				"the server and answers when it is done.",
+				"the server and answers when it is done. --device and --cve narrow it to those devices, or to those\n" +
+				"CVEs on the devices they name. The server also does this by itself: a changed device and the CVEs\n" +
+				"a feed import changed are re-matched within seconds, and everything at start and once a day.",
 			run: runVulnsAssess,
 		},
+		keysInitCommand(), keysShowCommand(), keysSignRootCommand(), keysRefreshCommand(),
+		scanCommand(),
 		{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		{name: "version", args: "", summary: "print the version", run: runVersion},
 	}
@@ -257,10 +272,18 @@ func lookup(args []string) (command, []string, error) {
 			return c, args[2:], nil
 		}
 	}
+	group := groupCommands(args[0])
+	// "vulns help" is help on the group even though "vulns" is a command
+	// too ("vulns -h" stays the command's own usage).
+	if c, ok := findCommand(args[0]); ok && len(group) > 0 && len(args) == 2 && args[1] == "help" {
+		return command{run: func(_ context.Context, a *app, _ []string) error {
+			a.groupUsage(a.stdout, args[0], append([]command{c}, group...))
+			return nil
+		}}, nil, nil
+	}
 	if c, ok := findCommand(args[0]); ok {
 		return c, args[1:], nil
 	}
-	group := groupCommands(args[0])
 	if len(group) == 0 {
 		return command{}, nil, usageError{msg: fmt.Sprintf("unknown command %q; commands are: %s", args[0], strings.Join(commandWords(), ", "))}
 	}

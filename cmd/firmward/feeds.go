@@ -45,32 +45,34 @@ func runFeedsSync(ctx context.Context, a *app, args []string) error {
 	epssURL := fs.String("epss-url", defaultEPSSURL, "FIRST EPSS scores (CSV, .gz) `URL`; empty skips it")
 	nvdURL := fs.String("nvd-url", "", "NVD CVE API 2.0 base `URL`, e.g. "+publicNVDURL+"; empty skips the NVD")
 	nvdKey := fs.String("nvd-api-key", "", "NVD API `key`: sent as the apiKey header; allows 50 requests per 30 s instead of 5")
-	nvdSince := fs.String("nvd-since", "", "only CVEs modified since `WHEN`: a date (2026-08-01), an RFC 3339 time, or a duration (72h); NVD allows 120 days at most")
+	nvdSince := fs.String("nvd-since", "", "only CVEs modified since `WHEN`: a date (2026-08-01), an RFC 3339 time, or a duration (72h); NVD allows 120 days at most (default: since the last NVD sync recorded in --state, or everything the first time)")
 	statePath := fs.String("state", filepath.Join(defaultDataDir, "feeds-state.json"), "`file` that keeps each URL's ETag and Last-Modified")
 	if _, err := a.parse(fs, name, args, true, 0, 0); err != nil {
 		return err
 	}
 	now := time.Now()
-	params := url.Values{}
-	if *nvdSince != "" {
-		since, err := parseSince(*nvdSince, now)
-		if err != nil {
-			return usageError{cmd: name, msg: err.Error()}
-		}
-		const nvdTime = "2006-01-02T15:04:05.000Z07:00"
-		params.Set("lastModStartDate", since.UTC().Format(nvdTime))
-		params.Set("lastModEndDate", now.UTC().Format(nvdTime))
-	}
 	if *kevURL == "" && *epssURL == "" && *nvdURL == "" {
 		return usageError{cmd: name, msg: "no source: every one of --kev-url, --epss-url and --nvd-url is empty"}
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
 	}
 	state, err := feedsync.LoadState(*statePath)
 	if err != nil {
 		return withHint(err, "Delete the file, or name another with --state: the next sync then downloads every feed again.")
+	}
+	params := url.Values{}
+	if *nvdURL != "" {
+		since, err := nvdWindow(*nvdSince, state.Get(*nvdURL), now)
+		if err != nil {
+			return usageError{cmd: name, msg: err.Error()}
+		}
+		if !since.IsZero() {
+			const nvdTime = "2006-01-02T15:04:05.000Z07:00"
+			params.Set("lastModStartDate", since.UTC().Format(nvdTime))
+			params.Set("lastModEndDate", now.UTC().Format(nvdTime))
+		}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
 	}
 	f := &feedsync.Fetcher{HTTP: &http.Client{}, State: state, UserAgent: "firmward/" + version()}
 
@@ -102,6 +104,10 @@ func runFeedsSync(ctx context.Context, a *app, args []string) error {
 		r, err := syncNVD(ctx, f, c.ImportFeed, *nvdURL, *nvdKey, params)
 		if err != nil {
 			return stop("nvd", *nvdURL, err)
+		}
+		// The next sync asks for what changed since this one began.
+		if err := state.Set(*nvdURL, feedsync.Entry{Synced: now.UTC()}); err != nil {
+			return withHint(err, "The NVD pages were imported; the next sync cannot know when, so pass --nvd-since.")
 		}
 		done = append(done, *r)
 	}
@@ -183,6 +189,43 @@ func syncNVD(ctx context.Context, f *feedsync.Fetcher, upload uploadFunc, base, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// nvdMaxWindow is the longest lastModStartDate..lastModEndDate range the
+// NVD CVE API accepts.
+const nvdMaxWindow = 120 * 24 * time.Hour
+
+// nvdOverlap is how far before the last sync's start the next one asks
+// from, so that clock differences with NVD lose nothing (re-imported
+// records are unchanged, which costs nothing).
+const nvdOverlap = time.Hour
+
+// nvdWindow returns the start of the NVD window: --nvd-since when given,
+// else the start of the last successful NVD sync (last.Synced) less
+// nvdOverlap, else the zero time (everything, the first sync). A window
+// longer than the API's 120 days is an error that says what to do.
+func nvdWindow(flag string, last feedsync.Entry, now time.Time) (time.Time, error) {
+	var since time.Time
+	switch {
+	case flag != "":
+		t, err := parseSince(flag, now)
+		if err != nil {
+			return time.Time{}, err
+		}
+		since = t
+	case !last.Synced.IsZero():
+		since = last.Synced.Add(-nvdOverlap)
+	default:
+		return time.Time{}, nil
+	}
+	if now.Sub(since) > nvdMaxWindow {
+		src := "--nvd-since"
+		if flag == "" {
+			src = "the last NVD sync (" + last.Synced.Format(time.DateOnly) + ")"
+		}
+		return time.Time{}, fmt.Errorf("%s is more than 120 days ago, the most the NVD API serves in one window; import the yearly feeds (firmward feeds import nvdcve-1.1-*.json.gz) or pass --nvd-since 2880h, which misses older changes", src)
+	}
+	return since, nil
 }
 
 // parseSince reads --nvd-since: a date, an RFC 3339 time or a duration

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/feedsync"
 )
 
 // publisher is a feed publisher on loopback serving real files with an
@@ -115,26 +117,59 @@ func TestFeedsSyncNVD(t *testing.T) {
 		t.Skipf("real data absent: %v", err)
 	}
 	var mu sync.Mutex
-	var keys, starts []string
+	var keys, starts, since []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		keys = append(keys, r.Header.Get("apiKey"))
 		starts = append(starts, r.URL.Query().Get("startIndex"))
+		since = append(since, r.URL.Query().Get("lastModStartDate"))
 		mu.Unlock()
 		http.ServeFile(w, r, page) // one page of 38: totalResults 38
 	}))
 	defer srv.Close()
 	s := startServer(t, t.TempDir(), nil)
 	env := map[string]string{"FIRMWARD_NVD_API_KEY": "k-123"}
-	r := cli(t, env, false, "--server", s.URL, "--token", s.Token, "feeds", "sync", "--kev-url", "", "--epss-url", "",
-		"--state", filepath.Join(t.TempDir(), "state.json"), "--nvd-url", srv.URL+"/rest/json/cves/2.0", "--nvd-since", "720h")
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	nvdURL := srv.URL + "/rest/json/cves/2.0"
+	feedsSync := func(extra ...string) result {
+		t.Helper()
+		args := append([]string{"--server", s.URL, "--token", s.Token, "feeds", "sync", "--kev-url", "", "--epss-url", "", "--state", statePath, "--nvd-url", nvdURL}, extra...)
+		return cli(t, env, false, args...)
+	}
+	before := time.Now().UTC()
+	r := feedsSync()
 	if r.code != 0 {
 		t.Fatalf("feeds sync --nvd-url: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	mustContain(t, "stdout", r.stdout, "nvd", "imported (1 page)", "38")
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Join(keys, ",") != "k-123" || strings.Join(starts, ",") != "0" {
-		t.Errorf("requests: apiKey %q, startIndex %q; want one request with the key from FIRMWARD_NVD_API_KEY", keys, starts)
+	// The second sync asks only for what changed since the first began.
+	if r := feedsSync(); r.code != 0 {
+		t.Fatalf("second feeds sync: exit %d\n%s", r.code, r.stderr)
 	}
+	mu.Lock()
+	if strings.Join(keys, ",") != "k-123,k-123" || strings.Join(starts, ",") != "0,0" {
+		t.Errorf("requests: apiKey %q, startIndex %q; want two requests with the key from FIRMWARD_NVD_API_KEY", keys, starts)
+	}
+	if since[0] != "" {
+		t.Errorf("first sync asked for lastModStartDate %q, want everything", since[0])
+	}
+	got, err := time.Parse("2006-01-02T15:04:05.000Z07:00", since[1])
+	if err != nil || got.Before(before.Add(-nvdOverlap).Truncate(time.Millisecond)) || got.After(time.Now().Add(-nvdOverlap)) {
+		t.Errorf("second sync asked for lastModStartDate %q (%v), want the first sync's start less %s (%s)", since[1], err, nvdOverlap, before.Add(-nvdOverlap))
+	}
+	mu.Unlock()
+
+	// A last sync beyond the API's 120-day window says what to do.
+	st, err := feedsync.LoadState(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Set(nvdURL, feedsync.Entry{Synced: time.Now().Add(-200 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r = feedsSync()
+	if r.code != 2 {
+		t.Fatalf("sync after 200 days: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	mustContain(t, "stderr", r.stderr, "120 days", "feeds import", "--nvd-since")
 }

@@ -15,6 +15,7 @@ type progress struct {
 	label   string
 	total   int64 // bytes; 0 when unknown
 	done    int64
+	unit    string // "hosts": count items instead of bytes
 	drawn   bool
 	lastPct int
 	last    time.Time
@@ -79,8 +80,14 @@ func (p *progress) percent() int {
 
 func (p *progress) draw() {
 	p.drawn = true
+	amount := func(n int64) string {
+		if p.unit != "" {
+			return fmt.Sprintf("%d %s", n, p.unit)
+		}
+		return formatBytes(n)
+	}
 	if p.total <= 0 {
-		_, _ = fmt.Fprintf(p.w, "\r%s  %s sent   ", p.label, formatBytes(p.done))
+		_, _ = fmt.Fprintf(p.w, "\r%s  %s sent   ", p.label, amount(p.done))
 		return
 	}
 	pct := p.percent()
@@ -89,7 +96,7 @@ func (p *progress) draw() {
 	if full > 0 && full < barWidth {
 		bar = bar[:full-1] + ">" + bar[full:]
 	}
-	_, _ = fmt.Fprintf(p.w, "\r%s [%s] %3d%%  %s / %s   ", p.label, bar, pct, formatBytes(p.done), formatBytes(p.total))
+	_, _ = fmt.Fprintf(p.w, "\r%s [%s] %3d%%  %s / %s   ", p.label, bar, pct, amount(p.done), amount(p.total))
 }
 
 // finish draws the final state and ends the line, if anything was drawn.

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/assess"
 	"github.com/firmward/firmward/httpapi"
+	"github.com/firmward/firmward/risk"
 	"github.com/firmward/firmward/sqlstore"
 	"github.com/firmward/firmward/web"
 )
@@ -24,6 +26,7 @@ import (
 // Server timeouts.
 const (
 	defaultShutdownTimeout = 30 * time.Second
+	defaultAssessInterval  = 24 * time.Hour
 	readHeaderTimeout      = 10 * time.Second
 	idleTimeout            = 2 * time.Minute
 )
@@ -41,6 +44,7 @@ type Main struct {
 	LogLevel        string // debug, info, warn, error
 	SecureCookies   bool   // mark web cookies Secure (serving over HTTPS)
 	ShutdownTimeout time.Duration
+	AssessInterval  time.Duration // full re-match every so often; 0: only at start and on changes
 
 	Stdout io.Writer // the admin token and the listening line
 	Stderr io.Writer // logs
@@ -51,6 +55,10 @@ type Main struct {
 	ln     net.Listener
 	srv    *http.Server
 	done   chan error // receives Serve's result
+
+	engine     *assess.Engine
+	stopEngine context.CancelFunc // ends the engine's worker
+	engineDone chan struct{}      // closed when the worker has returned
 }
 
 // NewMain returns a Main with the default configuration, writing to stdout
@@ -62,6 +70,7 @@ func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: defaultShutdownTimeout,
+		AssessInterval:  defaultAssessInterval,
 		Stdout:          stdout,
 		Stderr:          stderr,
 		Getenv:          getenv,
@@ -80,6 +89,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "log `level`: debug, info, warn or error")
 	fs.BoolVar(&m.SecureCookies, "secure-cookies", m.SecureCookies, "mark web session cookies Secure (when users reach firmward over HTTPS)")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
+	fs.DurationVar(&m.AssessInterval, "assess-interval", m.AssessInterval, "re-match every device against every CVE this often (expired risk acceptances reopen); changes are re-matched as they happen; 0 turns the periodic run off")
 	a := &app{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
 	if _, err := a.parse(fs, name, args, false, 0, 0); err != nil {
 		return err
@@ -139,22 +149,35 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := registry.Register(collectors.NewDBStatsCollector(db.SQL(), db.Dialect())); err != nil {
 		return fmt.Errorf("registering database metrics: %w", err)
 	}
+	// The engine keeps findings current: it re-matches what devices and
+	// feed imports change (through the watched services below), every
+	// device at start and every AssessInterval.
+	findings := sqlstore.NewFindingService(db)
+	vulns := sqlstore.NewVulnerabilityService(db)
+	m.engine = assess.NewEngine(assess.Sources{Vulns: vulns, Devices: devices, Findings: findings},
+		assess.RunOptions{Policy: risk.DefaultPolicy()}, m.logger.With(slog.String("component", "matching")))
+	watchedDevices := assess.WatchDevices(devices, m.engine)
+	watchedVulns := assess.WatchVulnerabilities(vulns, m.engine)
+	catalog := newCatalogCache(vulns, audit, m.logger)
 	api := httpapi.NewServer(httpapi.Config{
-		Devices:  devices,
+		Devices:  watchedDevices,
 		Tokens:   tokens,
 		Audit:    audit,
-		Vulns:    sqlstore.NewVulnerabilityService(db),
-		Findings: sqlstore.NewFindingService(db),
+		Catalog:  catalog.Get,
+		Vulns:    watchedVulns,
+		Findings: findings,
+		Engine:   m.engine,
 		Logger:   m.logger,
 		Registry: registry,
 		Ready:    db.Ping,
 	})
 	ui, err := web.New(web.Config{
-		Devices:       devices,
+		Devices:       watchedDevices,
 		Tokens:        tokens,
 		Sessions:      sessions,
 		Audit:         audit,
-		Findings:      sqlstore.NewFindingService(db),
+		Findings:      findings,
+		Catalog:       catalog.Get,
 		Logger:        m.logger,
 		Now:           time.Now,
 		SecureCookies: m.SecureCookies,
@@ -178,6 +201,14 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.srv.Serve(ln) }()
+
+	engineCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopEngine, m.engineDone = stop, make(chan struct{})
+	m.engine.NotifyFull()
+	go func() {
+		defer close(m.engineDone)
+		m.engine.Start(engineCtx, m.AssessInterval)
+	}()
 
 	_, _ = fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
 	m.logger.Info("serving", slog.String("url", m.URL()), slog.String("database", db.Dialect()), slog.String("data", m.DataDir))
@@ -261,6 +292,11 @@ func (m *Main) Close() error {
 		m.srv = nil
 	} else if m.ln != nil {
 		_ = m.ln.Close()
+	}
+	if m.stopEngine != nil {
+		m.stopEngine() // a re-match in progress stops; the next start redoes it
+		<-m.engineDone
+		m.stopEngine = nil
 	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {

@@ -96,18 +96,30 @@ func vulnsFlags(q httpapi.FindingQuery) []string {
 	return out
 }
 
-// runVulnsAssess assesses every device against every stored CVE now.
+// runVulnsAssess re-matches now: every device against every stored CVE,
+// or only the devices and CVEs named with --device and --cve.
 func runVulnsAssess(ctx context.Context, a *app, args []string) error {
 	const name = "vulns assess"
 	fs := newFlags(name)
+	var devices, cves listFlag
+	fs.Var(&devices, "device", "re-match only this device `ID` (repeatable, or comma-separated); the server also does this by itself when a device changes")
+	fs.Var(&cves, "cve", "re-match only this `CVE` (repeatable, or comma-separated), on the devices it names")
 	if _, err := a.parse(fs, name, args, true, 0, 0); err != nil {
 		return err
+	}
+	req := &httpapi.AssessRequest{CVEs: cves.values}
+	for _, s := range devices.values {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{cmd: name, msg: fmt.Sprintf("--device %q: want a device ID (firmward device list shows them)", s)}
+		}
+		req.Devices = append(req.Devices, id)
 	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
-	res, err := c.RunAssessment(ctx)
+	res, err := c.RunAssessment(ctx, req)
 	if err != nil {
 		return err
 	}

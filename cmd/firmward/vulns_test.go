@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/assess"
@@ -52,12 +54,23 @@ func TestVulnsCommands(t *testing.T) {
 	out = s.ok(t, "vulns", "show", "CVE-2023-1389")
 	mustContain(t, "vulns show", out, "CVE-2023-1389", "Configurations")
 
+	// The server re-matches an edited device by itself, without vulns
+	// assess.
 	s.ok(t, "device", "edit", id, "--firmware-version", "1.1.4 Build 20230219 rel.60034")
-	var res assess.RunResult
-	s.okJSON(t, &res, "vulns", "assess")
-	if res.Fixed != 1 || res.Devices != 1 {
-		t.Errorf("vulns assess after the firmware update: %+v", res)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.ok(t, "vulns", "--status", "fixed"), "CVE-2023-1389") {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not re-match the edited device within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	var res assess.RunResult
+	s.okJSON(t, &res, "vulns", "assess", "--device", id)
+	if res.Devices != 1 || res.Opened+res.Fixed != 0 {
+		t.Errorf("vulns assess --device %s after the server re-matched it: %+v, want 1 device and no change", id, res)
+	}
+	r0 := s.fails(t, 2, "vulns", "assess", "--device", "router")
+	mustContain(t, "vulns assess --device router", r0.stderr, "device ID")
 	out = s.ok(t, "vulns", "--status", "fixed")
 	mustContain(t, "vulns --status fixed", out, "CVE-2023-1389", "fixed")
 	mustContain(t, "vulns after the fix", s.ok(t, "vulns"), "No findings")
@@ -79,4 +92,9 @@ func TestVulnsHelp(t *testing.T) {
 	mustContain(t, "vulns assess -h", r.stdout, "Usage: firmward vulns assess")
 	r = cli(t, nil, false, "help")
 	mustContain(t, "help", r.stdout, "vulns assess", "feeds import")
+	r = cli(t, nil, false, "vulns", "help")
+	if r.code != 0 {
+		t.Fatalf("vulns help: exit %d\n%s", r.code, r.stderr)
+	}
+	mustContain(t, "vulns help", r.stdout, "vulns show", "vulns assess", "list findings")
 }

@@ -4,9 +4,10 @@
 // OUT_DIR (where screenshots go), CHROMIUM (default /usr/bin/chromium).
 //
 // It signs in, adds a device (first with a bad MAC address, to see the field
-// error), imports a CSV file with one bad row (sees the error table, checks
-// that nothing was imported), fixes the row, imports again, and checks the
-// new devices in the list. Each step leaves a screenshot in OUT_DIR. Any
+// error), confirms its proposed CPE name (after a refused one), imports a
+// CSV file with one bad row (sees the error table, checks that nothing was
+// imported), fixes the row, imports again, and checks the new devices in
+// the list. Each step leaves a screenshot in OUT_DIR. Any
 // failure exits non-zero with a message and a failure screenshot.
 
 import { chromium } from 'playwright-core';
@@ -119,6 +120,23 @@ try {
   await page.getByText('Added Living-room camera.').waitFor();
   check(await page.locator('.chip', { hasText: 'ec:71:db:12:34:56' }).isVisible(), 'the device page does not show the MAC');
   await shot(page, '04-device');
+
+  // The CPE panel: a name that is not CPE 2.3 is refused beside the field
+  // and kept; then the proposed name is confirmed.
+  const cpe = page.locator('#cpe');
+  check(await cpe.getByRole('heading', { name: 'CPE name' }).isVisible(), 'no CPE panel on the device page');
+  await page.check('#cpe-own');
+  await page.fill('#cpe-own-text', 'reolink e1 zoom');
+  await cpe.getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('#cpe .field-error').waitFor();
+  check(await page.inputValue('#cpe-own-text') === 'reolink e1 zoom', 'the CPE form lost the typed name');
+  await shot(page, '04b-cpe-error');
+  const proposed = await page.inputValue('#cpe-opt-0');
+  await page.check('#cpe-opt-0');
+  await page.locator('#cpe').getByRole('button', { name: 'Confirm' }).click();
+  await page.getByText('CPE name set').waitFor();
+  check((await page.locator('#cpe').innerText()).includes(proposed), 'the confirmed CPE name is not shown');
+  await shot(page, '04c-cpe-confirmed');
 
   // The device is in the list.
   check(await deviceRows(page) === 1, 'the new device is not the one row of the list');

@@ -74,6 +74,12 @@ TABLE epss
     score_date text NOT NULL
     model_version text NOT NULL
 
+TABLE finding_periods
+    finding_id bigint NOT NULL
+    opened_at bigint NOT NULL
+    closed_at bigint
+    due_date bigint
+
 TABLE findings
     id bigint NOT NULL IDENTITY
     device_id bigint NOT NULL
@@ -170,10 +176,12 @@ CREATE INDEX devices_missing_firmware ON devices USING btree (id) WHERE (firmwar
 CREATE UNIQUE INDEX devices_pkey ON devices USING btree (id);
 CREATE INDEX devices_site ON devices USING btree (site_lc, id);
 CREATE UNIQUE INDEX epss_pkey ON epss USING btree (cve);
+CREATE INDEX finding_periods_finding ON finding_periods USING btree (finding_id, opened_at);
 CREATE INDEX findings_cve ON findings USING btree (cve, status);
 CREATE INDEX findings_decision ON findings USING btree (decision, status, priority DESC, id);
 CREATE UNIQUE INDEX findings_device_id_cve_key ON findings USING btree (device_id, cve);
 CREATE INDEX findings_kev ON findings USING btree (kev, status, priority DESC, id);
+CREATE INDEX findings_open_stats ON findings USING btree (status, decision, kev, device_id);
 CREATE UNIQUE INDEX findings_pkey ON findings USING btree (id);
 CREATE INDEX findings_status_priority ON findings USING btree (status, priority DESC, id);
 CREATE UNIQUE INDEX kev_pkey ON kev USING btree (cve);

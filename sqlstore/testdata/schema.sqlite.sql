@@ -101,6 +101,15 @@ CREATE TABLE epss (
 	model_version TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE finding_periods (
+	finding_id INTEGER NOT NULL,
+	opened_at  INTEGER NOT NULL,
+	closed_at  INTEGER,
+	due_date   INTEGER
+) STRICT;
+
+CREATE INDEX finding_periods_finding ON finding_periods (finding_id, opened_at);
+
 CREATE TABLE findings (
 	id                INTEGER PRIMARY KEY AUTOINCREMENT,
 	device_id         INTEGER NOT NULL,
@@ -135,6 +144,28 @@ CREATE INDEX findings_cve ON findings (cve, status);
 CREATE INDEX findings_decision ON findings (decision, status, priority DESC, id);
 
 CREATE INDEX findings_kev ON findings (kev, status, priority DESC, id);
+
+CREATE INDEX findings_open_stats ON findings (status, decision, kev, device_id);
+
+CREATE TRIGGER findings_period_delete AFTER DELETE ON findings
+BEGIN
+	DELETE FROM finding_periods WHERE finding_id = OLD.id;
+END;
+
+CREATE TRIGGER findings_period_insert AFTER INSERT ON findings
+WHEN NEW.status = 'open'
+BEGIN
+	INSERT INTO finding_periods (finding_id, opened_at, due_date) VALUES (NEW.id, NEW.updated_at, NEW.due_date);
+END;
+
+CREATE TRIGGER findings_period_update AFTER UPDATE OF status, due_date ON findings
+WHEN (OLD.status = 'open' OR NEW.status = 'open')
+	AND (OLD.status IS NOT NEW.status OR OLD.due_date IS NOT NEW.due_date)
+BEGIN
+	UPDATE finding_periods SET closed_at = NEW.updated_at WHERE finding_id = OLD.id AND closed_at IS NULL;
+	INSERT INTO finding_periods (finding_id, opened_at, due_date)
+	SELECT NEW.id, NEW.updated_at, NEW.due_date WHERE NEW.status = 'open';
+END;
 
 CREATE INDEX findings_status_priority ON findings (status, priority DESC, id);
 
