@@ -48,6 +48,7 @@ type Result struct {
 	Proposal    vuln.Proposal
 	FirmwareCPE string
 	HardwareCPE string
+	PlatformCPE string // the platform firmware also matched with (Proposal.Platform), "" when none
 	Fix         *Fix
 }
 
@@ -97,9 +98,10 @@ func (a *Assessor) Device(d *firmward.Device) Result {
 // best match and its fix, independent of the device's criticality and
 // exposure.
 type matched struct {
-	rec *firmward.VulnerabilityRecord
-	m   vuln.Match
-	fix cveFix
+	rec      *firmward.VulnerabilityRecord
+	m        vuln.Match
+	fix      cveFix
+	platform bool // found through the companion platform firmware (Proposal.Platform)
 }
 
 // assess runs steps 1 to 5 of Device for d with proposal p; match, when
@@ -125,6 +127,24 @@ func (a *Assessor) assess(d *firmward.Device, p vuln.Proposal, now time.Time, ma
 		match = a.match
 	}
 	ms := match(dev)
+	// The platform firmware the model also runs (ASUSWRT beside
+	// rt-ac68u_firmware): its CVEs apply too, unless the model firmware
+	// already matched them.
+	platformCPE := ""
+	if pf := res.Proposal.Platform.CPE; pf != "" && fw != "" {
+		platformCPE = withVersion(pf, d.FirmwareVersion)
+		res.PlatformCPE = platformCPE
+		seen := make(map[string]bool, len(ms))
+		for _, mt := range ms {
+			seen[mt.rec.ID] = true
+		}
+		for _, mt := range match(vuln.DeviceCPEs{Firmware: platformCPE, Hardware: hw, Version: dev.Version}) {
+			if !seen[mt.rec.ID] {
+				mt.platform = true
+				ms = append(ms, mt)
+			}
+		}
+	}
 	fixes := make([]cveFix, 0, len(ms))
 	for _, mt := range ms {
 		fixes = append(fixes, mt.fix)
@@ -132,7 +152,12 @@ func (a *Assessor) assess(d *firmward.Device, p vuln.Proposal, now time.Time, ma
 		// firmware's, or the hardware's when it was the platform
 		// required or the only name.
 		proposed := fwProposed || hwProposed && (mt.m.Platform != "" || fw == "")
-		res.Findings = append(res.Findings, a.finding(d, mt.rec, mt.m, mt.fix, deviceCPE, proposed, now))
+		name := deviceCPE
+		if mt.platform {
+			// Inferred from the model, not stated by anyone: proposed.
+			name, proposed = platformCPE, true
+		}
+		res.Findings = append(res.Findings, a.finding(d, mt.rec, mt.m, mt.fix, name, proposed, now))
 	}
 	sortFindings(res.Findings)
 	if len(fixes) > 0 {

@@ -287,9 +287,9 @@ func (e *Engine) store(ctx context.Context, ds []firmward.Device, results []Resu
 
 // keyIDsLocked returns the ids of the index keys of a result's firmware
 // and hardware CPEs, adding new keys; e.mu must be write-locked.
-func (e *Engine) keyIDsLocked(r Result) [2]uint32 {
-	var out [2]uint32
-	for i, s := range []string{r.FirmwareCPE, r.HardwareCPE} {
+func (e *Engine) keyIDsLocked(r Result) [3]uint32 {
+	var out [3]uint32
+	for i, s := range []string{r.FirmwareCPE, r.HardwareCPE, r.PlatformCPE} {
 		k := cpeKey(s)
 		if k == "" {
 			continue
@@ -309,7 +309,7 @@ func (e *Engine) keyIDsLocked(r Result) [2]uint32 {
 // matched under; e.mu must be at least read-locked.
 func (e *Engine) sameKeysRLocked(dev int64, r Result) bool {
 	was := e.devs[dev].k
-	for i, s := range []string{r.FirmwareCPE, r.HardwareCPE} {
+	for i, s := range []string{r.FirmwareCPE, r.HardwareCPE, r.PlatformCPE} {
 		k := cpeKey(s)
 		id, ok := e.keys[k]
 		if !ok || id != was[i] {
@@ -357,8 +357,8 @@ func (e *Engine) touched(t *touch, grew map[string]bool) map[int64]bool {
 	out := map[int64]bool{}
 	for dev, dk := range e.devs {
 		ks := dk.k
-		if hit[ks[0]] || hit[ks[1]] ||
-			dk.proposed && (regrow[ks[0]] || regrow[ks[1]] || ks == [2]uint32{} && regrow[0]) {
+		if hit[ks[0]] || hit[ks[1]] || hit[ks[2]] ||
+			dk.proposed && (regrow[ks[0]] || regrow[ks[1]] || ks == [3]uint32{} && regrow[0]) {
 			out[dev] = true
 		}
 	}
@@ -366,10 +366,10 @@ func (e *Engine) touched(t *touch, grew map[string]bool) map[int64]bool {
 }
 
 // devKeys is what the Engine remembers of a device: the keys of the
-// firmware and hardware CPEs it was last matched with (0: none), and
-// whether they were proposed rather than its own.
+// firmware, hardware and platform CPEs it was last matched with (0:
+// none), and whether they were proposed rather than its own.
 type devKeys struct {
-	k        [2]uint32
+	k        [3]uint32
 	proposed bool
 }
 
@@ -438,29 +438,53 @@ func keyVendor(k string) string {
 }
 
 // loadIndex reads every record with a source record into a new Index.
+// The next page is read while the current one is indexed.
 func loadIndex(ctx context.Context, vulns firmward.VulnerabilityService) (*Index, int, error) {
+	type page struct {
+		recs []*firmward.VulnerabilityRecord
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		// Only CVEs with a source record can match: KEV- and EPSS-only
+		// entries still reach findings, merged into the records that have
+		// them.
+		f := firmward.VulnerabilityFilter{Described: true, Limit: firmward.MaxPageSize}
+		for {
+			if err := ctx.Err(); err != nil {
+				pages <- page{err: err}
+				return
+			}
+			recs, next, err := vulns.FindVulnerabilities(ctx, f)
+			select {
+			case pages <- page{recs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || next == "" || len(recs) == 0 {
+				return
+			}
+			f.After = next
+		}
+	}()
 	x := NewIndex()
 	n := 0
-	// Only CVEs with a source record can match: KEV- and EPSS-only entries
-	// still reach findings, merged into the records that have them.
-	f := firmward.VulnerabilityFilter{Described: true, Limit: firmward.MaxPageSize}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, fmt.Errorf("reading vulnerabilities: %w", err)
+	for p := range pages {
+		if p.err != nil {
+			return nil, 0, fmt.Errorf("reading vulnerabilities: %w", p.err)
 		}
-		recs, next, err := vulns.FindVulnerabilities(ctx, f)
-		if err != nil {
-			return nil, 0, fmt.Errorf("reading vulnerabilities: %w", err)
-		}
-		for _, r := range recs {
+		for _, r := range p.recs {
 			x.Add(r)
 		}
-		n += len(recs)
-		if next == "" || len(recs) == 0 {
-			return x, n, nil
-		}
-		f.After = next
+		n += len(p.recs)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("reading vulnerabilities: %w", err)
+	}
+	return x, n, nil
 }
 
 // readRecords reads the records of the CVEs ids that have a source record.

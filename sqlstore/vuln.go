@@ -4,12 +4,16 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/firmward/firmward"
 )
@@ -646,20 +650,33 @@ func loadVulnerabilities(ctx context.Context, tx conn, cves []string) ([]*firmwa
 	records := map[string][]sourced{}
 	kev := map[string]*firmward.KEVEntry{}
 	epss := map[string]*firmward.EPSSScore{}
+	type raw struct{ cve, source, data string }
+	var raws []raw
 	err := queryCVEs(ctx, tx, "SELECT cve, source, data FROM vuln_records WHERE cve IN ", nil, cves, func(rows *sql.Rows) error {
-		var cve, source, data string
-		if err := rows.Scan(&cve, &source, &data); err != nil {
+		var r raw
+		if err := rows.Scan(&r.cve, &r.source, &r.data); err != nil {
 			return err
 		}
-		var v firmward.Vulnerability
-		if err := json.Unmarshal([]byte(data), &v); err != nil {
-			return fmt.Errorf("%s record of %s: %w", source, cve, err)
-		}
-		records[cve] = append(records[cve], sourced{source, &v})
+		raws = append(raws, r)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading vulnerability records: %w", err)
+	}
+	// Decoding the JSON is most of the cost of a page: spread it over
+	// the CPUs.
+	vs := make([]firmward.Vulnerability, len(raws))
+	errs := make([]error, len(raws))
+	parallelChunks(len(raws), func(i int) {
+		if err := json.Unmarshal([]byte(raws[i].data), &vs[i]); err != nil {
+			errs[i] = fmt.Errorf("%s record of %s: %w", raws[i].source, raws[i].cve, err)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("reading vulnerability records: %w", err)
+	}
+	for i, r := range raws {
+		records[r.cve] = append(records[r.cve], sourced{r.source, &vs[i]})
 	}
 	err = queryCVEs(ctx, tx, "SELECT cve, data FROM kev WHERE cve IN ", nil, cves, func(rows *sql.Rows) error {
 		var cve, data string
@@ -780,4 +797,31 @@ func mergeVulnerability(cve string, sources []string, recs []*firmward.Vulnerabi
 		}
 	}
 	return m
+}
+
+// parallelChunks calls fn(i) for every i below n, on every CPU.
+func parallelChunks(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+63)/64)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(64)) - 64
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+64, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -90,8 +90,14 @@ type Candidate struct {
 // ProposalProposed or ProposalNone) and an explanation for the person who
 // confirms it.
 type Proposal struct {
-	Firmware     Candidate   `json:"firmware"`
-	Hardware     Candidate   `json:"hardware"`
+	Firmware Candidate `json:"firmware"`
+	Hardware Candidate `json:"hardware"`
+	// Platform is the vendor's platform firmware (ASUSWRT, AXIS OS, …)
+	// that the model runs besides the model firmware named in Firmware:
+	// NVD files some CVEs of those devices under the platform and some
+	// under the model, so both are matched. Empty when Firmware is itself
+	// the platform or no platform fits.
+	Platform     Candidate   `json:"platform,omitzero"`
 	Alternatives []Candidate `json:"alternatives,omitempty"`
 	Source       string      `json:"source"`
 	Explanation  string      `json:"explanation"`
@@ -298,13 +304,55 @@ func Propose(cat *Catalog, d firmward.Device) Proposal {
 	var note string
 	if s := strings.TrimSpace(d.CPE); s != "" {
 		if p, ok := proposeExplicit(cat, s); ok {
+			p.Platform = companionPlatform(cat, p.Firmware.CPE, d.Model)
 			return p
 		}
 		note = fmt.Sprintf("The device's cpe %q is not a valid CPE 2.3 name and was ignored. ", s)
 	}
 	p := propose(cat, d)
 	p.Explanation = note + p.Explanation
+	p.Platform = companionPlatform(cat, p.Firmware.CPE, d.Model)
 	return p
+}
+
+// companionPlatform returns the platform firmware the device also runs
+// when fw names a model firmware of a vendor with a non-dominant platform
+// whose model pattern fits model (or the model in fw's product when model
+// is empty), and the catalog has the platform: "RT-AC68U" with
+// rt-ac68u_firmware also runs asuswrt. The platform CPE carries fw's
+// version. Dominant platforms are proposed as the firmware itself, so
+// they never come here.
+func companionPlatform(cat *Catalog, fw, model string) Candidate {
+	if fw == "" {
+		return Candidate{}
+	}
+	n, err := ParseCPE(fw)
+	if err != nil || !isPart(n.Part, "o") || !n.Vendor.IsConcrete() || !n.Product.IsConcrete() {
+		return Candidate{}
+	}
+	vendor, product := strings.ToLower(n.Vendor.Text), strings.ToLower(n.Product.Text)
+	if strings.TrimSpace(model) == "" {
+		model, _ = strings.CutSuffix(product, "_firmware")
+	}
+	key := newModelInfo(model, nil).key
+	cv := cat.vendors[vendor]
+	if cv == nil || key == "" {
+		return Candidate{}
+	}
+	for _, pf := range platforms {
+		if pf.vendor != vendor || pf.dominant || pf.product == product || len(pf.match) == 0 || !matchesAny(key, pf.match) {
+			continue
+		}
+		if _, ok := cv.firmware[pf.product]; !ok {
+			continue
+		}
+		return Candidate{
+			CPE:        firmwareCPE(vendor, pf.product, n.Version.String()),
+			Confidence: ConfidencePlatform,
+			Reason:     "the model is a " + pf.what + " device: CVEs filed under the platform apply to it too",
+		}
+	}
+	return Candidate{}
 }
 
 // proposeExplicit returns the proposal for a device that names its own

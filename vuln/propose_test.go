@@ -649,3 +649,43 @@ func TestSameVersionLetterRevisions(t *testing.T) {
 		t.Errorf("revisionWord(C1) = %q, want c1", got)
 	}
 }
+
+func TestProposeCompanionPlatform(t *testing.T) {
+	t.Parallel()
+	cat := NewCatalog()
+	for _, s := range []string{
+		"cpe:2.3:o:asus:asuswrt:*:*:*:*:*:*:*:*",
+		"cpe:2.3:o:asus:rt-ac68u_firmware:*:*:*:*:*:*:*:*",
+		"cpe:2.3:h:asus:rt-ac68u:-:*:*:*:*:*:*:*",
+		"cpe:2.3:o:asus:hg100_firmware:-:*:*:*:*:*:*:*",
+		"cpe:2.3:o:mikrotik:routeros:*:*:*:*:*:*:*:*",
+	} {
+		if err := cat.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		dev  firmward.Device
+		want string
+	}{
+		{"proposed model firmware", firmward.Device{Manufacturer: "ASUS", Model: "RT-AC68U", FirmwareVersion: "3.0.0.4.380.1000"}, "cpe:2.3:o:asus:asuswrt:3.0.0.4.380.1000:*:*:*:*:*:*:*"},
+		{"own cpe, no model", firmward.Device{CPE: "cpe:2.3:o:asus:rt-ac68u_firmware:3.0.0.4.384_10007:*:*:*:*:*:*:*"}, "cpe:2.3:o:asus:asuswrt:3.0.0.4.384_10007:*:*:*:*:*:*:*"},
+		{"model outside the platform's pattern", firmward.Device{Manufacturer: "ASUS", Model: "HG100", FirmwareVersion: "1.05.12"}, ""},
+		{"the firmware is the platform", firmward.Device{CPE: "cpe:2.3:o:asus:asuswrt:3.0.0.4:*:*:*:*:*:*:*", Model: "RT-AC68U"}, ""},
+		{"dominant platform", firmward.Device{Manufacturer: "MikroTik", Model: "hAP ac2", FirmwareVersion: "6.49.8"}, ""},
+		{"no firmware", firmward.Device{Manufacturer: "Acme", Model: "RT-1"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Propose(cat, tc.dev)
+			if p.Platform.CPE != tc.want {
+				t.Errorf("Platform = %q (firmware %q), want %q", p.Platform.CPE, p.Firmware.CPE, tc.want)
+			}
+			if p.Platform.CPE != "" {
+				if err := firmward.ValidateCPE23(p.Platform.CPE); err != nil {
+					t.Errorf("invalid platform CPE: %v", err)
+				}
+			}
+		})
+	}
+}
