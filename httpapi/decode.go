@@ -18,16 +18,25 @@ import (
 // anything after the value are refused. Every failure is an *Error: EINVALID
 // naming what is wrong, or ETOOLARGE.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, MaxJSONBodyBytes)
+	return decodeJSONLimit(w, r, v, MaxJSONBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON for a body of at most limit bytes (a scan
+// report, larger than a request usually is).
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if e := tooLarge(err, limit); e != nil {
+			return e
+		}
 		return jsonError(err)
 	}
 	// Exactly one value: the next token must be the end of the body.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		if err != nil {
-			if e := tooLarge(err, MaxJSONBodyBytes); e != nil {
+			if e := tooLarge(err, limit); e != nil {
 				return e
 			}
 		}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/assess"
+	"github.com/firmward/firmward/lifecycle"
+	"github.com/firmward/firmward/nac"
 )
 
 // renderOpenAPI builds the OpenAPI 3.1 document from the route table. The
@@ -45,6 +47,48 @@ func (s *Server) renderOpenAPI() []byte {
 		CPERequest{},
 		CPEResult{},
 		firmward.FindingStats{},
+		firmward.EOLEntry{},
+		firmward.EOLImportResult{},
+		firmward.OpenFirmwareModel{},
+		firmward.OperationalValueAnswer{},
+		firmward.CheckCadence{},
+		firmward.HealthCheck{},
+		EOLList{},
+		OpenFirmwareList{},
+		OrphanReport{},
+		lifecycle.Assessment{},
+		OperationalValueRequest{},
+		CheckList{},
+		CadenceList{},
+		DeviceCheck{},
+		VendorReport{},
+		firmward.ScanRequest{},
+		firmward.ScanRun{},
+		firmward.ScanSchedule{},
+		firmward.Conflict{},
+		firmward.Alert{},
+		ScanImport{},
+		ScanRunList{},
+		ScanDetail{},
+		ConflictList{},
+		ScheduleList{},
+		AlertList{},
+		nac.Report{},
+		NACActionRequest{},
+		NACActionResult{},
+		nac.Policy{},
+		firmward.Release{},
+		firmward.Action{},
+		ReleaseList{},
+		WithdrawRequest{},
+		WithdrawResult{},
+		DeployRequest{},
+		ActionList{},
+		ActionDetail{},
+		DeviceTokenRequest{},
+		DeviceTokenCreated{},
+		EnrollRequest{},
+		ArtifactSums{},
 	} {
 		g.ref(reflect.TypeOf(t))
 	}
@@ -114,10 +158,11 @@ func operation(rt route) map[string]any {
 
 	var params []any
 	for _, name := range pathParams(rt.Pattern) {
-		params = append(params, map[string]any{
-			"name": name, "in": "path", "required": true,
-			"schema": map[string]any{"type": "integer", "format": "int64", "minimum": 1},
-		})
+		schema := map[string]any{"type": "integer", "format": "int64", "minimum": 1}
+		if name != "id" { // {site}, {tenant}: names
+			schema = map[string]any{"type": "string", "minLength": 1}
+		}
+		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": schema})
 	}
 	for _, p := range rt.query {
 		params = append(params, map[string]any{"name": p.name, "in": "query", "description": p.desc, "schema": p.schema})
@@ -137,6 +182,21 @@ func operation(rt route) map[string]any {
 			"required":    true,
 			"description": "One feed file as it was downloaded: NVD JSON 1.1 or CVE API 2.0, CISA KEV JSON, FIRST EPSS CSV, CVE JSON 5.x or CSAF 2.0; plain or gzip. The format is detected from the content.",
 			"content":     map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}},
+		}
+	case rt.blobBody:
+		op["requestBody"] = map[string]any{
+			"required":    true,
+			"description": "The artifact file, as is.",
+			"content":     map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}},
+		}
+	case rt.eolBody:
+		op["requestBody"] = map[string]any{
+			"required":    true,
+			"description": "CSV with a header row (manufacturer, model, release_date, end_of_support, source; manufacturer and end_of_support required), or a JSON array of entries.",
+			"content": map[string]any{
+				"text/csv":         map[string]any{"schema": map[string]any{"type": "string"}},
+				"application/json": map[string]any{"schema": map[string]any{"type": "array", "items": schemaRef("EOLEntry")}},
+			},
 		}
 	case rt.importBody:
 		op["requestBody"] = map[string]any{

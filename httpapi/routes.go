@@ -20,6 +20,8 @@ type route struct {
 	requestBody string  // schema of the JSON request body; "" for none
 	importBody  bool    // the body is a CSV or JSON upload of devices
 	feedBody    bool    // the body is a vulnerability feed file
+	blobBody    bool    // the body is a release artifact (any bytes)
+	eolBody     bool    // the body is a CSV or JSON end-of-support file
 	status      int     // status of success
 	response    string  // schema of the JSON success body; "" for none
 	contentType string  // of the success body when not JSON
@@ -196,6 +198,208 @@ func (s *Server) routeTable() []route {
 		{
 			Route:   Route{"POST", apiPrefix + "/findings/assess", operator, "Re-match now and store the findings: everything, or only the devices and CVEs the optional body names; answers when done. Changes are also re-matched by themselves in the background."},
 			handler: s.handleRunAssessment, requestBody: "AssessRequest", status: 200, response: "RunResult", errors: []int{400, 413},
+		},
+
+		{
+			Route:   Route{"POST", apiPrefix + "/artifacts", operator, "Upload a release artifact (the body, any bytes) into the content-addressed store; answers its sha256, sha1, md5 and size. With ?sha256= a different body is refused and nothing is stored."},
+			handler: s.handleUploadArtifact, query: uploadParams, blobBody: true, status: 201, response: "Sums", errors: []int{400, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/releases", viewer, "List releases (withdrawn ones with withdrawn=true), one page at a time, ordered by id."},
+			handler: s.handleListReleases, query: listReleaseParams, status: 200, response: "ReleaseList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/releases", operator, "Add a release: its stored artifacts must be uploaded first and match the hashes declared; vendor artifacts give a url. Audited."},
+			handler: s.handleCreateRelease, requestBody: "Release", status: 201, response: "Release", errors: []int{400, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/releases/{id}", viewer, "One release with its artifacts."},
+			handler: s.handleGetRelease, status: 200, response: "Release", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/releases/{id}/withdraw", operator, "Withdraw (recall) a release: it is no longer deployed; scheduled actions are canceled, running ones asked to cancel. Audited."},
+			handler: s.handleWithdrawRelease, requestBody: "WithdrawRequest", status: 200, response: "WithdrawResult", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/releases/{id}/deploy", operator, "Deploy a release: one action per device (type forced, attempt, skip or downloadonly; optional maintenance window). Audited."},
+			handler: s.handleDeployRelease, requestBody: "DeployRequest", status: 201, response: "ActionList", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/actions", viewer, "List device actions, with filters, ordered by id."},
+			handler: s.handleListActions, query: listActionParams, status: 200, response: "ActionList", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/actions/{id}", viewer, "One action with the feedback log its device sent."},
+			handler: s.handleGetAction, status: 200, response: "ActionDetail", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/actions/{id}/cancel", operator, "Cancel an action: at once when scheduled, else the device is asked to cancel. Audited."},
+			handler: s.handleCancelAction, status: 200, response: "Action", errors: []int{404, 409},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/devices/{id}/token", operator, "Issue a device token (pre-registration) bound to a controller id (default: the device id), replacing any earlier one; the secret is in this answer only. Audited."},
+			handler: s.handleCreateDeviceToken, requestBody: "DeviceTokenRequest", status: 201, response: "DeviceTokenCreated", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/enroll", "", "A device enrolls itself with the pre-shared enrollment key (Authorization: EnrollmentKey KEY): creates the device and its token. Audited."},
+			handler: s.handleEnroll, requestBody: "EnrollRequest", status: 201, response: "DeviceTokenCreated", errors: []int{400, 401, 403, 409, 413},
+		},
+
+		{
+			Route:   Route{"GET", apiPrefix + "/nac/status", viewer, "Network access control: devices quarantined (or that would be in monitor mode), waiting for approval or exempt, with reasons; site policies; segment violations; latest history."},
+			handler: s.handleNACStatus, query: nacStatusParams, status: 200, response: "Report", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/nac/devices/{id}/quarantine", operator, "Quarantine a device by hand, with a reason (applies even to protected devices: a person decided); audited, then CoA and webhook."},
+			handler: s.handleNACQuarantine, requestBody: "NACActionRequest", status: 200, response: "NACActionResult", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/nac/devices/{id}/release", operator, "Release a manual quarantine or an approval; an automatic rule that still holds keeps the device quarantined (the answer warns)."},
+			handler: s.handleNACRelease, requestBody: "NACActionRequest", status: 200, response: "NACActionResult", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/nac/devices/{id}/exempt", operator, "Exempt a device from the automatic rules until a time, with a reason and an owner (a zero until removes the exemption)."},
+			handler: s.handleNACExempt, requestBody: "NACActionRequest", status: 200, response: "NACActionResult", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/nac/devices/{id}/approve", admin, "Approve the automatic quarantine of a safety-critical or protected device."},
+			handler: s.handleNACApprove, requestBody: "NACActionRequest", status: 200, response: "NACActionResult", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/nac/nft", viewer, "The enforced quarantine as an nftables ruleset (sets of type ether_addr and ipv4_addr) for `nft -f`, or OpenWrt firewall4 sections (format=uci)."},
+			handler: s.handleNFT, query: nftParams, status: 200, contentType: "text/plain", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/sites/{site}/nac", viewer, "A site's NAC policy (the monitor-mode default when none is stored)."},
+			handler: s.handleGetSiteNAC, status: 200, response: "Policy", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/sites/{site}/nac", admin, "Set a site's NAC policy: mode, rules, quarantine VLAN, segments, VLANs, subnets, unknown-MAC answer, protected categories; audited."},
+			handler: s.handlePutSiteNAC, requestBody: "Policy", status: 200, response: "Policy", errors: []int{400, 404, 413},
+		},
+
+		{
+			Route:   Route{"POST", apiPrefix + "/scans", operator, "Start a scan of an IPv4 network (no wider than /16) from the server, in the background; answers 202 with the run. Hosts found are matched to devices or created (source scan, a device.new alert); a person's values are never overwritten but proposed as conflicts."},
+			handler: s.handleStartScan, requestBody: "ScanRequest", status: 202, response: "ScanRun", errors: []int{400, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/scans/import", operator, "Ingest the report of a scan made elsewhere (`firmward scan --import`) into the inventory, as a run of the site given; answers when done."},
+			handler: s.handleImportScan, requestBody: "ScanImport", status: 201, response: "ScanRun", errors: []int{400, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/scans", viewer, "List scan runs, newest first."},
+			handler: s.handleListScans, query: listScanParams, status: 200, response: "ScanRunList", errors: []int{400},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/scans/{id}", viewer, "One scan run with what it saw of each host (observed fields with confidence and evidence, what ingesting did), newest first, one page at a time."},
+			handler: s.handleGetScan, query: pageParams, status: 200, response: "ScanDetail", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/conflicts", viewer, "List conflicts between a scan's proposed value and a person's (open ones unless status says otherwise), newest first."},
+			handler: s.handleListConflicts, query: listConflictParams, status: 200, response: "ConflictList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/conflicts/{id}/accept", operator, "Accept a conflict: the proposed value is written into the device (audited, re-matched)."},
+			handler: s.handleAcceptConflict, status: 200, response: "Conflict", errors: []int{400, 404, 409},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/conflicts/{id}/reject", operator, "Reject a conflict: the person's value stays and scans stop proposing this value (audited)."},
+			handler: s.handleRejectConflict, status: 200, response: "Conflict", errors: []int{404, 409},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/scan-schedules", operator, "Every site's scheduled scan (subnets, interval, SNMP communities, last run)."},
+			handler: s.handleListSchedules, status: 200, response: "ScheduleList",
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/sites/{site}/scan-schedule", operator, "One site's scheduled scan."},
+			handler: s.handleGetSchedule, status: 200, response: "ScanSchedule", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/sites/{site}/scan-schedule", operator, "Set a site's scheduled scan: subnets (IPv4, no wider than /16), interval (at least 300 s), SNMP communities, enabled. The server scans each subnet when due. Audited (communities by number only)."},
+			handler: s.handlePutSchedule, requestBody: "ScanSchedule", status: 200, response: "ScanSchedule", errors: []int{400, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/sites/{site}/scan-schedule", operator, "Remove a site's scheduled scan (audited)."},
+			handler: s.handleDeleteSchedule, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/alerts", viewer, "List alerts (new devices seen, …), newest first, with filters."},
+			handler: s.handleListAlerts, query: listAlertParams, status: 200, response: "AlertList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/alerts/{id}/ack", operator, "Acknowledge an alert (audited); acknowledging again keeps the first acknowledgement."},
+			handler: s.handleAckAlert, status: 200, response: "Alert", errors: []int{404},
+		},
+
+		// Lifecycle (issue 7): end of support, orphaned devices, health
+		// checks, vendor support record (eol.go, checks.go, vendors.go).
+		{
+			Route:   Route{"GET", apiPrefix + "/eol", viewer, "The end-of-support table: dates per manufacturer and model (model empty: every model)."},
+			handler: s.handleListEOL, status: 200, response: "EOLList", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/eol", operator, "Set the end-of-support date of a manufacturer and model (created or changed); audited."},
+			handler: s.handleSetEOL, requestBody: "EOLEntry", status: 200, response: "EOLEntry", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/eol/import", operator, "Import end-of-support dates from CSV or JSON: every row or none; a 400 lists every bad row by line and field."},
+			handler: s.handleImportEOL, query: eolImportParams, eolBody: true, status: 200, response: "EOLImportResult", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/eol/{id}", operator, "Remove an end-of-support entry; audited."},
+			handler: s.handleDeleteEOL, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/open-firmware", viewer, "Models known to run a maintained open firmware (OpenWrt, …): the third-party-firmware option of the orphan assessment."},
+			handler: s.handleListOpenFirmware, status: 200, response: "OpenFirmwareList", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/open-firmware", operator, "Add a model to the open-firmware list (or change its URL); audited."},
+			handler: s.handleSetOpenFirmware, requestBody: "OpenFirmwareModel", status: 200, response: "OpenFirmwareModel", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/open-firmware/{id}", operator, "Remove a model from the open-firmware list; audited."},
+			handler: s.handleDeleteOpenFirmware, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/lifecycle/orphans", viewer, "Orphaned devices (vendor end of support passed, or open findings and no firmware newer than stale_months known) and those whose support ends soon, each with its risk assessment: operational value, likelihood, impact, recommendation (isolate, third-party-firmware, replace, disconnect) with reasoning, and cost of ownership."},
+			handler: s.handleOrphans, query: orphanParams, status: 200, response: "OrphanReport", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/devices/{id}/lifecycle", viewer, "The lifecycle risk assessment of one device, orphaned or not."},
+			handler: s.handleDeviceLifecycle, status: 200, response: "Assessment", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/devices/{id}/operational-value", operator, "The owner's operational value of a device (low, medium, high), with a note; audited."},
+			handler: s.handleSetOperationalValue, requestBody: "OperationalValueRequest", status: 200, response: "OperationalValueAnswer", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/checks", viewer, "Every device's health-check status: cadence (and why), last complete check, due date; due ones first."},
+			handler: s.handleListChecks, query: listChecksParams, status: 200, response: "CheckList", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/checks/cadences", viewer, "The health-check cadence rules per site and category, and the defaults."},
+			handler: s.handleListCadences, status: 200, response: "CadenceList", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/checks/cadences", operator, "Set the cadence (months) of a site and category (either may be empty: every); audited."},
+			handler: s.handleSetCadence, requestBody: "CheckCadence", status: 200, response: "CadenceList", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/checks/cadences", operator, "Remove the cadence rule of a site and category; audited."},
+			handler: s.handleDeleteCadence, query: deleteCadenceParams, status: 204, errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/devices/{id}/checks", viewer, "A device's check status, the guided checklist (with where its manufacturer keeps the settings) and the checks recorded."},
+			handler: s.handleGetDeviceCheck, status: 200, response: "DeviceCheck", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/devices/{id}/checks", operator, "Record a health check: the checklist's answers (each audited); a confirmed firmware version or automatic-update setting also updates the device."},
+			handler: s.handleRecordCheck, requestBody: "HealthCheck", status: 201, response: "DeviceCheck", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/vendors", viewer, "The vendor support record per manufacturer (share of CVEs with a fix, KEV count, median days to a fix, median support length, automatic updates), each figure with its number of data points; ranked, optionally for one category."},
+			handler: s.handleVendors, query: vendorParams, status: 200, response: "VendorReport", errors: []int{400, 404},
 		},
 
 		{

@@ -21,7 +21,10 @@ import (
 	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/artifact"
 	"github.com/firmward/firmward/assess"
+	"github.com/firmward/firmward/ingest"
+	"github.com/firmward/firmward/lifecycle"
 	"github.com/firmward/firmward/risk"
 	"github.com/firmward/firmward/vuln"
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +77,38 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxFeedBytes bounds feed uploads; zero means DefaultMaxFeedBytes.
 	MaxFeedBytes int64
+	// NAC enables the network access control routes; nil answers them 404.
+	NAC *NACConfig
+
+	// Releases, Delivery and Artifacts serve the release catalog, device
+	// actions and device tokens (/api/v1/releases, /actions, /artifacts);
+	// without them those routes answer 500.
+	Releases  firmward.ReleaseService
+	Delivery  firmward.DeliveryService
+	Artifacts *artifact.Store
+	// EnrollmentKey, when set, lets devices enroll themselves (POST
+	// /api/v1/enroll with "Authorization: EnrollmentKey KEY").
+	EnrollmentKey string
+
+	// Scans runs scans (its scanner is injected by the wiring, since the
+	// scanner is an adapter), imports CLI scan reports and keeps runs,
+	// observations, conflicts and schedules (/api/v1/scans, /conflicts,
+	// /sites/{site}/scan-schedule); Alerts serves /api/v1/alerts. Without
+	// them those routes answer 500.
+	Scans  *ingest.Runner
+	Alerts firmward.AlertService
+
+	// EOL and Checks serve the lifecycle routes (/api/v1/eol,
+	// /open-firmware, /lifecycle/orphans, /checks, /vendors and the
+	// device's lifecycle, operational value and checks); without them
+	// those routes answer 404. FirmwareDates (optional) tells firmware
+	// release dates; Lifecycle tunes the orphan rule; Now is the clock
+	// (nil: time.Now).
+	EOL           firmward.EOLService
+	Checks        firmward.CheckService
+	FirmwareDates lifecycle.FirmwareDates
+	Lifecycle     lifecycle.Policy
+	Now           func() time.Time
 }
 
 // Route is one route of the API: Pattern is a net/http ServeMux path
@@ -102,6 +137,20 @@ type Server struct {
 	maxImport int64
 	maxFeed   int64
 
+	releases  firmward.ReleaseService
+	delivery  firmward.DeliveryService
+	artifacts *artifact.Store
+	enrollKey string
+
+	scans  *ingest.Runner
+	alerts firmward.AlertService
+
+	eol             firmward.EOLService
+	checks          firmward.CheckService
+	firmwareDates   lifecycle.FirmwareDates
+	lifecyclePolicy lifecycle.Policy
+	now             func() time.Time
+
 	routes  []route
 	mux     *recordingMux  // every route, the API fallback and mounted handlers
 	probe   *http.ServeMux // API routes only; tells a 405 from a 404
@@ -109,6 +158,8 @@ type Server struct {
 	// metricsHandler serves /metrics from registry.
 	metricsHandler http.Handler
 	openapi        []byte // rendered once: the document depends only on the route table
+
+	nac *NACConfig // nil: NAC routes answer 404
 
 	// mounts lists the patterns given to Mount.
 	mounts []string
@@ -129,17 +180,33 @@ func NewServer(cfg Config) *Server {
 		vulns:     cfg.Vulns,
 		findings:  cfg.Findings,
 		catalog:   cfg.Catalog,
+		nac:       cfg.NAC,
 		engine:    cfg.Engine,
 		maxFeed:   cfg.MaxFeedBytes,
 		logger:    cfg.Logger,
 		registry:  cfg.Registry,
 		ready:     cfg.Ready,
 		maxImport: cfg.MaxBodyBytes,
+		releases:  cfg.Releases,
+		delivery:  cfg.Delivery,
+		artifacts: cfg.Artifacts,
+		enrollKey: cfg.EnrollmentKey,
+		scans:     cfg.Scans,
+		alerts:    cfg.Alerts,
 		mux:       &recordingMux{ServeMux: http.NewServeMux()},
-		probe:     http.NewServeMux(),
+
+		eol:             cfg.EOL,
+		checks:          cfg.Checks,
+		firmwareDates:   cfg.FirmwareDates,
+		lifecyclePolicy: cfg.Lifecycle,
+		now:             cfg.Now,
+		probe:           http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.engine == nil {
 		s.engine = assess.NewEngine(assess.Sources{Vulns: s.vulns, Devices: s.devices, Findings: s.findings},

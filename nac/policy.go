@@ -107,6 +107,10 @@ type Policy struct {
 	VLANs               map[string]string            `json:"vlans"`
 	Unknown             Unknown                      `json:"unknown"`
 	ProtectedCategories []firmward.Category          `json:"protected_categories"`
+	// Subnets maps a segment name to its IPv4 or IPv6 prefix, so that
+	// addresses seen on the network can be checked against the segment
+	// policy (Violations). Optional.
+	Subnets map[string]string `json:"subnets,omitempty"`
 }
 
 // EnterprisePolicy returns the default policy for an organisation's site in
@@ -244,6 +248,7 @@ func (p *Policy) Validate() error {
 			bad("protected_categories", fmt.Sprintf("unknown category %q", c))
 		}
 	}
+	details = append(details, p.validateSubnets()...)
 	if len(details) > 0 {
 		return &firmward.Error{Code: firmward.EINVALID, Message: "invalid NAC policy for site " + strconv.Quote(p.Site), Details: details}
 	}

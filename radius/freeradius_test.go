@@ -24,40 +24,14 @@ import (
 
 const clientSecret = "radclient-secret"
 
-// storeDirectory is the Directory the server will have: devices and
-// findings from a real SQLite store, decided by nac.Policy.
-type storeDirectory struct {
-	policy   nac.Policy
-	devices  *sqlstore.DeviceService
-	findings *sqlstore.FindingService
-	now      func() time.Time
-}
-
-func (d *storeDirectory) Decide(ctx context.Context, mac string) (nac.Decision, error) {
-	devs, _, err := d.devices.FindDevices(ctx, firmward.DeviceFilter{Query: mac, Limit: 10})
-	if err != nil {
-		return nac.Decision{}, err
-	}
-	for _, dev := range devs {
-		for _, m := range dev.MACs {
-			if m != mac {
-				continue
-			}
-			fs, _, err := d.findings.FindFindings(ctx, firmward.FindingFilter{DeviceID: dev.ID, Limit: 1000})
-			if err != nil {
-				return nac.Decision{}, err
-			}
-			return d.policy.Evaluate(dev, fs, nac.State{}, d.now()), nil
-		}
-	}
-	return nac.Decision{}, firmward.Errorf(firmward.ENOTFOUND, "no device has MAC %s", mac)
-}
-
 // newStoreDirectory opens a SQLite store with a compliant camera
 // (3c:d9:2b:00:00:13), a camera with an overdue Immediate finding
 // (3c:d9:2b:00:00:66) and a safety-critical infusion pump with the same
-// kind of finding (3c:d9:2b:00:00:77), under an enforcing policy.
-func newStoreDirectory(t *testing.T) *storeDirectory {
+// kind of finding (3c:d9:2b:00:00:77), under an enforcing policy stored
+// for their site, and returns the Directory the server uses:
+// sqlstore.NACService (indexed MAC lookup, findings, persisted NAC state,
+// the site's stored policy).
+func newStoreDirectory(t *testing.T) *sqlstore.NACService {
 	t.Helper()
 	ctx := t.Context()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "firmward.db"), sqlstore.Options{})
@@ -89,12 +63,16 @@ func newStoreDirectory(t *testing.T) *storeDirectory {
 			t.Fatalf("storing finding: %v", err)
 		}
 	}
-	p := nac.EnterprisePolicy("hq")
-	p.Mode = nac.ModeEnforce
-	if err := p.Validate(); err != nil {
+	store, err := sqlstore.NewNACService(db, sqlstore.NACOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &storeDirectory{policy: p, devices: devices, findings: findings, now: time.Now}
+	p := nac.EnterprisePolicy("hq")
+	p.Mode = nac.ModeEnforce
+	if err := store.SetSitePolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 // freeradiusBinary finds FreeRADIUS and radclient, skipping (or failing

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/ingest"
+	"github.com/firmward/firmward/lifecycle"
 	"github.com/firmward/firmward/vuln"
 )
 
@@ -46,6 +48,21 @@ type Config struct {
 	// SecureCookies marks cookies Secure: set it when users reach the UI
 	// over HTTPS.
 	SecureCookies bool
+	// Scans and Alerts serve the scans page (/scans): runs, the start
+	// form, new devices seen and conflicts to review. Optional: without
+	// them the page says discovery is not available.
+	Scans  *ingest.Runner
+	Alerts firmward.AlertService
+	// NAC serves the quarantine page (/nac); nil says it is not available.
+	NAC *NACConfig
+	// EOL and Checks serve the lifecycle pages (/checks, /lifecycle,
+	// /vendors); Vulns gives the CVEs' publication dates; Lifecycle tunes
+	// the orphan rule. Optional: without EOL and Checks those pages
+	// answer 404.
+	EOL       firmward.EOLService
+	Checks    firmward.CheckService
+	Vulns     firmward.VulnerabilityService
+	Lifecycle lifecycle.Policy
 }
 
 // Names and limits shared by the handlers.
@@ -71,6 +88,14 @@ type Handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	secure    bool
+	scans     *ingest.Runner
+	alerts    firmward.AlertService
+	nac       *NACConfig
+
+	eol             firmward.EOLService
+	checks          firmward.CheckService
+	vulns           firmward.VulnerabilityService
+	lifecyclePolicy lifecycle.Policy
 
 	pages  map[string]*template.Template // page name → layout + page
 	assets map[string]asset              // file name → embedded asset
@@ -104,7 +129,15 @@ func New(cfg Config) (*Handler, error) {
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		secure:    cfg.SecureCookies,
-		cop:       http.NewCrossOriginProtection(),
+		scans:     cfg.Scans,
+		alerts:    cfg.Alerts,
+		nac:       cfg.NAC,
+
+		eol:             cfg.EOL,
+		checks:          cfg.Checks,
+		vulns:           cfg.Vulns,
+		lifecyclePolicy: cfg.Lifecycle,
+		cop:             http.NewCrossOriginProtection(),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -146,6 +179,25 @@ func (h *Handler) routes() {
 
 	m.HandleFunc("GET /import", h.signedIn(h.editor(h.importPage)))
 	m.HandleFunc("POST /import", h.post(firmward.RoleOperator, maxImportBytes, h.importDevices))
+
+	m.HandleFunc("GET /scans", h.signedIn(h.scansPage))
+	m.HandleFunc("POST /scans", h.post(firmward.RoleOperator, maxFormBytes, h.startScan))
+	m.HandleFunc("GET /scans/{id}", h.signedIn(h.scanPage))
+	m.HandleFunc("POST /conflicts/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.resolveConflict))
+	m.HandleFunc("POST /alerts/{id}/ack", h.post(firmward.RoleOperator, maxFormBytes, h.ackAlert))
+
+	m.HandleFunc("GET /nac", h.signedIn(h.nacPage))
+	m.HandleFunc("POST /nac/quarantine", h.post(firmward.RoleOperator, maxFormBytes, h.nacQuarantineForm))
+	m.HandleFunc("POST /nac/devices/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.nacAction))
+	m.HandleFunc("POST /nac/sites", h.post(firmward.RoleAdmin, maxFormBytes, h.nacSite))
+
+	m.HandleFunc("GET /checks", h.signedIn(h.checksPage))
+	m.HandleFunc("POST /checks/cadences", h.post(firmward.RoleOperator, maxFormBytes, h.setCadence))
+	m.HandleFunc("GET /checks/{id}", h.signedIn(h.checkPage))
+	m.HandleFunc("POST /checks/{id}", h.post(firmward.RoleOperator, maxFormBytes, h.recordCheck))
+	m.HandleFunc("GET /lifecycle", h.signedIn(h.lifecyclePage))
+	m.HandleFunc("POST /lifecycle/{id}/value", h.post(firmward.RoleOperator, maxFormBytes, h.setValue))
+	m.HandleFunc("GET /vendors", h.signedIn(h.vendorsPage))
 
 	m.HandleFunc("GET /static/{hash}/{name}", h.static)
 	m.HandleFunc("/", h.notFound)

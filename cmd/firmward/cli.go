@@ -16,6 +16,7 @@ import (
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/httpapi"
 	"github.com/firmward/firmward/inventory"
+	"github.com/firmward/firmward/lifecycle"
 )
 
 // Defaults of the external contract (DESIGN.md).
@@ -72,14 +73,17 @@ var commandGroups = []struct {
 	{"Audit trail", []string{"audit list", "audit verify"}},
 	{"Vulnerabilities", []string{"feeds import", "feeds sync", "vulns", "vulns show", "vulns assess"}},
 	{"Discovery", []string{"scan"}},
+	{"Lifecycle", []string{"checks", "checks record", "checks cadence", "eol list", "eol set", "eol rm", "eol import", "eol orphans", "eol value", "eol openfw", "vendors"}},
+	{"Network access control", []string{"nac status", "nac quarantine", "nac release", "nac exempt", "nac approve", "nac nft"}},
 	{"Signing", []string{"keys init", "keys show", "keys sign-root", "keys refresh"}},
+	{"Delivery", []string{"release add", "release list", "release show", "release withdraw", "release deploy", "action show", "device token"}},
 	{"Other", []string{"help", "version"}},
 }
 
 // commands returns every command. It is a function, not a variable, because
 // the help command refers back to the table.
 func commands() []command {
-	return []command{
+	return append([]command{
 		{
 			name: "serve", args: "[--addr 127.0.0.1:8080] [--data ./firmward-data] [--db URL]",
 			summary: "run the server: REST API, web UI, /healthz and /metrics",
@@ -211,9 +215,67 @@ func commands() []command {
 		},
 		keysInitCommand(), keysShowCommand(), keysSignRootCommand(), keysRefreshCommand(),
 		scanCommand(),
-		{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
-		{name: "version", args: "", summary: "print the version", run: runVersion},
-	}
+		nacStatusCommand(), nacQuarantineCommand(), nacReleaseCommand(), nacExemptCommand(), nacApproveCommand(), nacNFTCommand(),
+		{
+			name: "checks", args: "[--due] [--site S] [--category C]", summary: "list health-check schedules, due ones first",
+			help: "Each device is checked monthly (network infrastructure, locks, cameras, anything internet-facing) or\n" +
+				"quarterly (the rest), unless 'checks cadence' says otherwise per site and category. A check is due\n" +
+				"until someone confirms the firmware version and the automatic-update setting.",
+			run: runChecks,
+		},
+		{
+			name: "checks record", args: "ID --firmware-version V --auto-update yes|no|not-available [flags]",
+			summary: "record a health check of a device",
+			help: "Record the answers of a health check (each audited). A confirmed firmware version or automatic-update\n" +
+				"setting other than the inventory's also updates the device.",
+			run: runChecksRecord,
+		},
+		{
+			name: "checks cadence", args: "[--site S] [--category C] [--months N | --rm]",
+			summary: "list or set health-check cadences per site and category",
+			help:    "Without --months or --rm, list the rules. The most specific rule wins: site and category, category, site.",
+			run:     runChecksCadence,
+		},
+		{name: "eol list", args: "[--csv]", summary: "list end-of-support dates per manufacturer and model", help: "List the end-of-support table; --csv prints a file 'eol import' reads back.", run: runEOLList},
+		{
+			name: "eol set", args: "--manufacturer M [--model M] --end-of-support YYYY-MM-DD [--release-date D] [--source S]",
+			summary: "set the end-of-support date of a model (or of every model of a manufacturer)",
+			help:    "Create or change one entry; audited.", run: runEOLSet,
+		},
+		{name: "eol rm", args: "ID", summary: "remove an end-of-support entry", help: "Remove one entry of the end-of-support table; audited.", run: runEOLRm},
+		{
+			name: "eol import", args: "FILE [--format csv|json]", summary: "import end-of-support dates from CSV or JSON",
+			help: "Import an end-of-support file: every row or none. CSV columns: " + strings.Join(lifecycle.EOLColumns, ", ") + "\n" +
+				"(manufacturer and end_of_support required; model empty means every model). JSON: an array of objects\n" +
+				"with the same fields. Bad rows are listed with their line and field.",
+			run: runEOLImport,
+		},
+		{
+			name: "eol orphans", args: "[--all] [--stale-months N]",
+			summary: "orphaned devices and their risk assessment",
+			help: "A device is orphaned when its vendor's support ended, or when it has open findings and no firmware newer\n" +
+				"than N months (default 18) is known. For each: operational value (asked of the owner), likelihood\n" +
+				"(findings, KEV, EPSS, exposure), impact (criticality), a recommendation among isolate, third-party\n" +
+				"firmware, replace and disconnect with the reasoning, and the cost of ownership over its life.",
+			run: runEOLOrphans,
+		},
+		{name: "eol value", args: "ID low|medium|high [--note TEXT]", summary: "record how much the owner needs a device", help: "The owner's operational value feeds the orphan risk assessment; audited.", run: runEOLValue},
+		{
+			name: "eol openfw", args: "[--add --manufacturer M --model M [--hardware-version V] [--url U] | --rm ID]",
+			summary: "list or edit the models an open firmware (OpenWrt) supports",
+			help:    "The list starts with a few OpenWrt-supported models from the OpenWrt Table of Hardware; edit it freely.",
+			run:     runEOLOpenFW,
+		},
+		{
+			name: "vendors", args: "[--category C]", summary: "the vendor support record, ranked (before you buy)",
+			help: "Per manufacturer, from what firmward knows: share of CVEs with a known fix, KEV count, median days to a\n" +
+				"fix, median support length, automatic-update availability, each with its number of data points.",
+			run: runVendors,
+		},
+	}, append(releaseCommands(),
+		command{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
+		command{name: "version", args: "", summary: "print the version", run: runVersion},
+	)...)
 }
 
 func findCommand(name string) (command, bool) {

@@ -18,14 +18,17 @@ import (
 // server. It is a function because the command table refers back to it.
 func scanCommand() command {
 	return command{
-		name: "scan", args: "--cidr CIDR [--interface IF] [--json] [--oui PATH] [--recog DIR] [--timeout D] [--rate N]",
+		name: "scan", args: "--cidr CIDR [--interface IF] [--json] [--oui PATH] [--recog DIR] [--timeout D] [--rate N] [--import [--site SITE]]",
 		summary: "find the devices of a network and identify maker, model and firmware",
 		help: "Sweep an IPv4 network from this machine: ARP and ICMP echo when run as root (else TCP and UDP probes\n" +
 			"only, and the output says so), TCP connect on the IoT ports " + joinInts(discovery.DefaultPorts) + ",\n" +
 			"HTTP(S) Server header, title and favicon, TLS certificate, SNMP v2c, SSDP/UPnP and mDNS. Each device's\n" +
 			"manufacturer, model, firmware version and category come with a confidence and the evidence behind\n" +
 			"them; hints flag telnet, clear-text admin pages, UPnP port forwards and IoT devices on the main network.\n" +
-			"Only addresses inside --cidr are ever contacted.",
+			"Only addresses inside --cidr are ever contacted.\n" +
+			"With --import the results are sent to the server (--server, --token) and join its inventory: new\n" +
+			"devices are created (source scan) and alerted, known ones updated, conflicts with what people entered\n" +
+			"are kept for review.",
 		run: runScan,
 	}
 }
@@ -52,8 +55,9 @@ func runScan(ctx context.Context, a *app, args []string) error {
 	fs.Var(&communities, "community", "SNMP v2c `community` to try (repeatable; default public)")
 	noRaw := fs.Bool("no-raw", false, "do not use raw sockets (no ARP sweep or ICMP echo), as without root")
 	iotSegment := fs.Bool("iot-segment", false, "the network is already an IoT segment: do not flag IoT devices on it")
-	fs.BoolVar(&a.json, "json", a.json, "print JSON instead of tables")
-	if _, err := a.parse(fs, name, args, false, 0, 0); err != nil {
+	importTo := fs.Bool("import", false, "send the results to the server's inventory (see --server and --token)")
+	site := fs.String("site", "", "with --import: the `site` of the devices found")
+	if _, err := a.parse(fs, name, args, true, 0, 0); err != nil {
 		return err
 	}
 	if *cidr == "" {
@@ -109,9 +113,29 @@ func runScan(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if a.json {
-		return writeJSON(a.stdout, res)
+		err = writeJSON(a.stdout, res)
+	} else {
+		a.printScan(res)
 	}
-	a.printScan(res)
+	if err != nil || !*importTo {
+		return err
+	}
+	return a.importScan(ctx, *site, res)
+}
+
+// importScan sends a scan's results to the server's inventory and says
+// what they did there.
+func (a *app) importScan(ctx context.Context, site string, res *discovery.Result) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	run, err := c.ImportScan(ctx, site, res.Report())
+	if err != nil {
+		return fmt.Errorf("sending the scan to the server: %w", err)
+	}
+	a.eprintf("imported as scan %d: %d new devices, %d updated, %d conflicts to review (%s/scans/%d)\n",
+		run.ID, run.New, run.Updated, run.Conflicts, strings.TrimSuffix(a.server, "/"), run.ID)
 	return nil
 }
 

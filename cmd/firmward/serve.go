@@ -16,8 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/agentapi"
+	"github.com/firmward/firmward/artifact"
 	"github.com/firmward/firmward/assess"
+	"github.com/firmward/firmward/ddi"
 	"github.com/firmward/firmward/httpapi"
+	"github.com/firmward/firmward/lifecycle"
 	"github.com/firmward/firmward/risk"
 	"github.com/firmward/firmward/sqlstore"
 	"github.com/firmward/firmward/web"
@@ -29,6 +33,9 @@ const (
 	defaultAssessInterval  = 24 * time.Hour
 	readHeaderTimeout      = 10 * time.Second
 	idleTimeout            = 2 * time.Minute
+	// defaultMaxArtifactBytes bounds one artifact upload (firmware images
+	// are rarely above a few hundred MB).
+	defaultMaxArtifactBytes = 4 << 30
 )
 
 // Main is `firmward serve`: ParseFlags reads the configuration, Run opens
@@ -45,6 +52,14 @@ type Main struct {
 	SecureCookies   bool   // mark web cookies Secure (serving over HTTPS)
 	ShutdownTimeout time.Duration
 	AssessInterval  time.Duration // full re-match every so often; 0: only at start and on changes
+	// Delivery (issue 4): the hawkBit DDI API and device enrollment.
+	PollInterval     time.Duration // config.polling.sleep told to DDI devices
+	DDIGatewayToken  string        // "" disables GatewayToken authentication
+	EnrollmentKey    string        // "" disables POST /api/v1/enroll
+	StaleMonths      int           // orphan rule: open findings and no firmware newer than this (lifecycle)
+	MaxArtifactBytes int64         // largest artifact upload
+	TUFDir           string        // TUF repository that signs releases; "" is DATA/tuf
+	NAC              nacFlags      // network access control (issue 6; nacwire.go)
 
 	Stdout io.Writer // the admin token and the listening line
 	Stderr io.Writer // logs
@@ -59,21 +74,32 @@ type Main struct {
 	engine     *assess.Engine
 	stopEngine context.CancelFunc // ends the engine's worker
 	engineDone chan struct{}      // closed when the worker has returned
+
+	stopSigning context.CancelFunc // ends the TUF refresh loop (nil without signing)
+	signingDone chan struct{}      // closed when that loop has returned
+
+	nac *nacRuntime // NAC store, reconciler and RADIUS endpoint
+
+	scans *scanRuntime // discovery: scans from the server, ingest, schedules (scanwire.go)
 }
 
 // NewMain returns a Main with the default configuration, writing to stdout
 // and stderr and reading environment twins through getenv.
 func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 	return &Main{
-		Addr:            defaultAddr,
-		DataDir:         defaultDataDir,
-		LogFormat:       "text",
-		LogLevel:        "info",
-		ShutdownTimeout: defaultShutdownTimeout,
-		AssessInterval:  defaultAssessInterval,
-		Stdout:          stdout,
-		Stderr:          stderr,
-		Getenv:          getenv,
+		Addr:             defaultAddr,
+		DataDir:          defaultDataDir,
+		LogFormat:        "text",
+		LogLevel:         "info",
+		ShutdownTimeout:  defaultShutdownTimeout,
+		AssessInterval:   defaultAssessInterval,
+		PollInterval:     ddi.DefaultPollInterval,
+		StaleMonths:      lifecycle.DefaultStaleMonths,
+		MaxArtifactBytes: defaultMaxArtifactBytes,
+		Stdout:           stdout,
+		Stderr:           stderr,
+		Getenv:           getenv,
+		NAC:              defaultNACFlags(),
 	}
 }
 
@@ -90,6 +116,13 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.BoolVar(&m.SecureCookies, "secure-cookies", m.SecureCookies, "mark web session cookies Secure (when users reach firmward over HTTPS)")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
 	fs.DurationVar(&m.AssessInterval, "assess-interval", m.AssessInterval, "re-match every device against every CVE this often (expired risk acceptances reopen); changes are re-matched as they happen; 0 turns the periodic run off")
+	m.NAC.register(fs)
+	fs.DurationVar(&m.PollInterval, "poll-interval", m.PollInterval, "how often devices (hawkBit DDI and firmward-agent) are told to poll")
+	fs.StringVar(&m.DDIGatewayToken, "ddi-gateway-token", m.DDIGatewayToken, "accept this DDI GatewayToken for every registered device (`secret`; empty: off)")
+	fs.IntVar(&m.StaleMonths, "stale-months", m.StaleMonths, "a device with open findings is orphaned when no firmware newer than this many `months` is known")
+	fs.StringVar(&m.EnrollmentKey, "enrollment-key", m.EnrollmentKey, "pre-shared `key` with which devices enroll themselves (POST /api/v1/enroll; empty: off)")
+	fs.StringVar(&m.TUFDir, "tuf-dir", m.TUFDir, "TUF repository `directory` that signs releases (default DATA/tuf; made by firmward keys init)")
+	fs.Int64Var(&m.MaxArtifactBytes, "max-artifact-size", m.MaxArtifactBytes, "largest release artifact upload, in `bytes`")
 	a := &app{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
 	if _, err := a.parse(fs, name, args, false, 0, 0); err != nil {
 		return err
@@ -157,21 +190,85 @@ func (m *Main) Run(ctx context.Context) error {
 	m.engine = assess.NewEngine(assess.Sources{Vulns: vulns, Devices: devices, Findings: findings},
 		assess.RunOptions{Policy: risk.DefaultPolicy()}, m.logger.With(slog.String("component", "matching")))
 	watchedDevices := assess.WatchDevices(devices, m.engine)
+	if m.nac, err = newNACRuntime(m.NAC, m.DataDir, db, devices, m.logger); err != nil {
+		return fmt.Errorf("starting network access control: %w", err)
+	}
+	watchedDevices = m.nac.watch(watchedDevices)
 	watchedVulns := assess.WatchVulnerabilities(vulns, m.engine)
+	if m.scans, err = newScanRuntime(db, watchedDevices, m.logger); err != nil {
+		return fmt.Errorf("starting discovery: %w", err)
+	}
 	catalog := newCatalogCache(vulns, audit, m.logger)
+	// Release delivery: the artifact store under DATA/artifacts, the
+	// catalog and device actions in the database, and the hawkBit DDI API.
+	artifacts, err := artifact.Open(filepath.Join(m.DataDir, "artifacts"), artifact.Options{MaxSize: m.MaxArtifactBytes})
+	if err != nil {
+		return fmt.Errorf("opening the artifact store: %w", err)
+	}
+	releases := sqlstore.NewReleaseService(db)
+	delivery := sqlstore.NewDeliveryService(db)
+	// With a TUF repository, new releases are signed and withdrawn ones
+	// unsigned; its metadata is served under /tuf/.
+	tufDir := m.TUFDir
+	if tufDir == "" {
+		tufDir = filepath.Join(m.DataDir, "tuf")
+	}
+	signingLog := m.logger.With(slog.String("component", "signing"))
+	repo, err := openSigning(ctx, tufDir, signingLog)
+	if err != nil {
+		return err
+	}
+	var releaseCatalog firmward.ReleaseService = releases
+	if repo != nil {
+		releaseCatalog = &signedReleases{ReleaseService: releases, repo: repo, logger: signingLog}
+	}
+	ddiAPI, err := ddi.New(ddi.Config{
+		Releases: releases, Delivery: delivery, Artifacts: artifacts, GatewayToken: m.DDIGatewayToken,
+		PollInterval: m.PollInterval, Logger: m.logger.With(slog.String("component", "ddi")), Now: time.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the DDI API: %w", err)
+	}
+	agentAPI, err := agentapi.New(agentapi.Config{
+		Releases: releases, Delivery: delivery, Devices: watchedDevices, Artifacts: artifacts,
+		PollInterval: m.PollInterval, Logger: m.logger.With(slog.String("component", "agentapi")), Now: time.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the agent API: %w", err)
+	}
+	// Lifecycle (issue 7): end of support, orphans, health checks, vendors.
+	// The embedded open-firmware list is added on first use
+	// (lifecycle.OpenFirmware).
+	eolStore, checkStore := sqlstore.NewEOLService(db), sqlstore.NewCheckService(db)
+	lifecyclePolicy := lifecycle.Policy{StaleMonths: m.StaleMonths}
 	api := httpapi.NewServer(httpapi.Config{
-		Devices:  watchedDevices,
-		Tokens:   tokens,
-		Audit:    audit,
-		Catalog:  catalog.Get,
-		Vulns:    watchedVulns,
-		Findings: findings,
-		Engine:   m.engine,
-		Logger:   m.logger,
-		Registry: registry,
-		Ready:    db.Ping,
+		EOL:           eolStore,
+		Checks:        checkStore,
+		Lifecycle:     lifecyclePolicy,
+		Now:           time.Now,
+		Devices:       watchedDevices,
+		Tokens:        tokens,
+		Audit:         audit,
+		Catalog:       catalog.Get,
+		Vulns:         watchedVulns,
+		Findings:      findings,
+		Engine:        m.engine,
+		Logger:        m.logger,
+		Registry:      registry,
+		Ready:         db.Ping,
+		Releases:      releaseCatalog,
+		Delivery:      delivery,
+		Artifacts:     artifacts,
+		EnrollmentKey: m.EnrollmentKey,
+		NAC:           m.nac.api(),
+		Scans:         m.scans.runner,
+		Alerts:        m.scans.alerts,
 	})
 	ui, err := web.New(web.Config{
+		EOL:           eolStore,
+		Checks:        checkStore,
+		Vulns:         watchedVulns,
+		Lifecycle:     lifecyclePolicy,
 		Devices:       watchedDevices,
 		Tokens:        tokens,
 		Sessions:      sessions,
@@ -181,11 +278,26 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:        m.logger,
 		Now:           time.Now,
 		SecureCookies: m.SecureCookies,
+		NAC:           m.nac.web(),
+		Scans:         m.scans.runner,
+		Alerts:        m.scans.alerts,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the web UI: %w", err)
 	}
 	api.Mount("/", ui)
+	m.nac.mount(api)
+	api.Mount("/{tenant}/controller/v1/", ddiAPI)
+	api.Mount(agentapi.Prefix, agentAPI)
+	if repo != nil {
+		api.Mount("/tuf/{file}", tufMetadataHandler(repo.Config().MetadataDir()))
+		signCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		m.stopSigning, m.signingDone = stop, make(chan struct{})
+		go func() {
+			defer close(m.signingDone)
+			refreshSigning(signCtx, repo, signingLog)
+		}()
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", m.Addr)
@@ -205,6 +317,8 @@ func (m *Main) Run(ctx context.Context) error {
 	engineCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopEngine, m.engineDone = stop, make(chan struct{})
 	m.engine.NotifyFull()
+	m.nac.start(ctx)
+	m.scans.start(ctx)
 	go func() {
 		defer close(m.engineDone)
 		m.engine.Start(engineCtx, m.AssessInterval)
@@ -292,6 +406,13 @@ func (m *Main) Close() error {
 		m.srv = nil
 	} else if m.ln != nil {
 		_ = m.ln.Close()
+	}
+	m.nac.close()
+	m.scans.close()
+	if m.stopSigning != nil {
+		m.stopSigning()
+		<-m.signingDone
+		m.stopSigning = nil
 	}
 	if m.stopEngine != nil {
 		m.stopEngine() // a re-match in progress stops; the next start redoes it

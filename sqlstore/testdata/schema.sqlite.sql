@@ -1,5 +1,65 @@
 -- SQLite schema built by the migrations (sqlite_master). Generated: go test -run SchemaGolden -update
 
+CREATE TABLE action_feedback (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	action_id    INTEGER NOT NULL REFERENCES actions (id) ON DELETE CASCADE,
+	occurred_at  INTEGER NOT NULL,
+	execution    TEXT    NOT NULL,
+	finished     TEXT    NOT NULL,
+	progress_cnt INTEGER NOT NULL DEFAULT 0,
+	progress_of  INTEGER NOT NULL DEFAULT 0,
+	code         INTEGER,
+	details      TEXT    NOT NULL DEFAULT '[]',
+	cancel       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX action_feedback_action ON action_feedback (action_id, id);
+
+CREATE TABLE actions (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id        INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	release_id       INTEGER NOT NULL REFERENCES releases (id),
+	campaign_id      INTEGER NOT NULL DEFAULT 0,
+	type             TEXT    NOT NULL,
+	status           TEXT    NOT NULL,
+	result           TEXT    NOT NULL DEFAULT '',
+	window_start     INTEGER,
+	window_end       INTEGER,
+	progress_cnt     INTEGER NOT NULL DEFAULT 0,
+	progress_of      INTEGER NOT NULL DEFAULT 0,
+	created_by       TEXT    NOT NULL,
+	created_at       INTEGER NOT NULL,
+	updated_at       INTEGER NOT NULL,
+	last_feedback_at INTEGER
+) STRICT;
+
+CREATE INDEX actions_device ON actions (device_id, id);
+
+CREATE INDEX actions_open ON actions (device_id, id) WHERE status IN ('scheduled', 'running', 'canceling');
+
+CREATE INDEX actions_release ON actions (release_id, id);
+
+CREATE TABLE alerts (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind            TEXT    NOT NULL,
+	severity        TEXT    NOT NULL,
+	subject         TEXT    NOT NULL,
+	device_id       INTEGER NOT NULL DEFAULT 0,
+	site            TEXT    NOT NULL DEFAULT '',
+	details         TEXT    NOT NULL DEFAULT '{}',
+	dedupe_key      TEXT    NOT NULL,
+	created_at      INTEGER NOT NULL,
+	acknowledged_by TEXT    NOT NULL DEFAULT '',
+	acknowledged_at INTEGER,
+	UNIQUE (dedupe_key)
+) STRICT;
+
+CREATE INDEX alerts_device ON alerts (device_id, id);
+
+CREATE INDEX alerts_kind ON alerts (kind, id);
+
+CREATE INDEX alerts_unacked ON alerts (id) WHERE acknowledged_at IS NULL;
+
 CREATE TABLE audit_events (
 	seq         INTEGER NOT NULL PRIMARY KEY,
 	occurred_at INTEGER NOT NULL,
@@ -24,12 +84,58 @@ CREATE TABLE audit_head (
 	hash TEXT    NOT NULL
 ) STRICT;
 
+CREATE TABLE check_cadences (
+	site_key   TEXT    NOT NULL,
+	category   TEXT    NOT NULL,
+	site       TEXT    NOT NULL,
+	months     INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (site_key, category)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE conflicts (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id      INTEGER NOT NULL,
+	run_id         INTEGER NOT NULL DEFAULT 0,
+	observation_id INTEGER NOT NULL DEFAULT 0,
+	field          TEXT    NOT NULL,
+	current_value  TEXT    NOT NULL DEFAULT '',
+	proposed       TEXT    NOT NULL,
+	confidence     REAL    NOT NULL DEFAULT 0,
+	evidence       TEXT    NOT NULL DEFAULT '[]',
+	status         TEXT    NOT NULL,
+	created_at     INTEGER NOT NULL,
+	resolved_by    TEXT    NOT NULL DEFAULT '',
+	resolved_at    INTEGER
+) STRICT;
+
+CREATE INDEX conflicts_device ON conflicts (device_id, field, status);
+
+CREATE INDEX conflicts_status ON conflicts (status, id);
+
+CREATE TABLE device_attributes (
+	device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	name      TEXT    NOT NULL,
+	value     TEXT    NOT NULL,
+	PRIMARY KEY (device_id, name)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE device_counts (
 	dimension TEXT   NOT NULL,
 	value     TEXT   NOT NULL,
 	n         INTEGER NOT NULL,
 	PRIMARY KEY (dimension, value)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE device_credentials (
+	device_id     INTEGER NOT NULL PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
+	controller_id TEXT    NOT NULL UNIQUE,
+	secret_hash   TEXT    NOT NULL UNIQUE,
+	prefix        TEXT    NOT NULL,
+	created_by    TEXT    NOT NULL,
+	created_at    INTEGER NOT NULL,
+	last_seen_at  INTEGER
+) STRICT;
 
 CREATE TABLE device_ips (
 	ip        TEXT    NOT NULL,
@@ -42,11 +148,27 @@ CREATE TABLE device_macs (
 	device_id INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE device_scan_values (
+	device_id  INTEGER NOT NULL,
+	field      TEXT    NOT NULL,
+	value      TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (device_id, field)
+) STRICT;
+
 CREATE TABLE device_tags (
 	tag       TEXT    NOT NULL,
 	device_id INTEGER NOT NULL,
 	PRIMARY KEY (tag, device_id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE device_values (
+	device_id  INTEGER NOT NULL PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
+	value      TEXT    NOT NULL,
+	note       TEXT    NOT NULL DEFAULT '',
+	updated_by TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT;
 
 CREATE TABLE devices (
 	id               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,6 +214,19 @@ CREATE INDEX devices_manufacturer ON devices (manufacturer_lc, id);
 CREATE INDEX devices_missing_firmware ON devices (id) WHERE firmware_version = '';
 
 CREATE INDEX devices_site ON devices (site_lc, id);
+
+CREATE TABLE eol (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	manufacturer     TEXT    NOT NULL,
+	model            TEXT    NOT NULL DEFAULT '',
+	manufacturer_key TEXT    NOT NULL,
+	model_key        TEXT    NOT NULL,
+	release_date     TEXT    NOT NULL DEFAULT '',
+	end_of_support   TEXT    NOT NULL,
+	source           TEXT    NOT NULL DEFAULT '',
+	updated_at       INTEGER NOT NULL,
+	UNIQUE (manufacturer_key, model_key)
+) STRICT;
 
 CREATE TABLE epss (
 	cve           TEXT NOT NULL PRIMARY KEY,
@@ -169,6 +304,22 @@ END;
 
 CREATE INDEX findings_status_priority ON findings (status, priority DESC, id);
 
+CREATE TABLE health_checks (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id        INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	source           TEXT    NOT NULL,
+	actor            TEXT    NOT NULL,
+	time             INTEGER NOT NULL,
+	firmware_version TEXT    NOT NULL DEFAULT '',
+	auto_update      TEXT    NOT NULL,
+	default_password TEXT    NOT NULL,
+	admin_found      TEXT    NOT NULL,
+	note             TEXT    NOT NULL DEFAULT '',
+	complete         INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX health_checks_device ON health_checks (device_id, complete, time);
+
 CREATE TABLE kev (
 	cve        TEXT    NOT NULL PRIMARY KEY,
 	data       TEXT    NOT NULL,
@@ -176,6 +327,185 @@ CREATE TABLE kev (
 	due_date   TEXT    NOT NULL,
 	ransomware INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE lifecycle_settings (
+	name  TEXT NOT NULL PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE nac_events (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	device_id INTEGER NOT NULL,
+	time      INTEGER NOT NULL,
+	kind      TEXT    NOT NULL,
+	actor     TEXT    NOT NULL,
+	enforced  INTEGER NOT NULL DEFAULT 0,
+	outcome   TEXT    NOT NULL DEFAULT '',
+	message   TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX nac_events_device ON nac_events (device_id, id);
+
+CREATE TABLE nac_policies (
+	site                 TEXT    NOT NULL PRIMARY KEY,
+	mode                 TEXT    NOT NULL,
+	quarantine_vlan      TEXT    NOT NULL DEFAULT '',
+	default_segment      TEXT    NOT NULL DEFAULT '',
+	unknown_action       TEXT    NOT NULL,
+	unknown_vlan         TEXT    NOT NULL DEFAULT '',
+	rules                TEXT    NOT NULL,
+	segments             TEXT    NOT NULL,
+	vlans                TEXT    NOT NULL,
+	protected_categories TEXT    NOT NULL,
+	subnets              TEXT    NOT NULL,
+	updated_at           INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE nac_states (
+	device_id       INTEGER NOT NULL PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
+	manual_reason   TEXT,
+	manual_by       TEXT    NOT NULL DEFAULT '',
+	manual_at       INTEGER,
+	approval_reason TEXT,
+	approval_by     TEXT    NOT NULL DEFAULT '',
+	approval_at     INTEGER,
+	reviewed        INTEGER NOT NULL DEFAULT 0,
+	exempt_reason   TEXT,
+	exempt_owner    TEXT    NOT NULL DEFAULT '',
+	exempt_until    INTEGER,
+	exempt_by       TEXT    NOT NULL DEFAULT '',
+	exempt_at       INTEGER,
+	quarantined     INTEGER NOT NULL DEFAULT 0,
+	enforced        INTEGER NOT NULL DEFAULT 0,
+	needs_approval  INTEGER NOT NULL DEFAULT 0,
+	reasons         TEXT    NOT NULL DEFAULT '',
+	changed_at      INTEGER,
+	updated_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX nac_states_active ON nac_states (device_id)
+	WHERE quarantined OR needs_approval OR manual_reason IS NOT NULL
+		OR approval_reason IS NOT NULL OR exempt_reason IS NOT NULL;
+
+CREATE TABLE nas_secrets (
+	nas        TEXT    NOT NULL PRIMARY KEY,
+	addr       TEXT    NOT NULL DEFAULT '',
+	secret     TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE nas_sessions (
+	mac             TEXT    NOT NULL PRIMARY KEY,
+	user_name       TEXT    NOT NULL DEFAULT '',
+	nas_ip          TEXT    NOT NULL DEFAULT '',
+	nas_identifier  TEXT    NOT NULL DEFAULT '',
+	nas_port        TEXT    NOT NULL DEFAULT '',
+	nas_port_id     TEXT    NOT NULL DEFAULT '',
+	called_station  TEXT    NOT NULL DEFAULT '',
+	calling_station TEXT    NOT NULL DEFAULT '',
+	acct_session_id TEXT    NOT NULL DEFAULT '',
+	framed_ip       TEXT    NOT NULL DEFAULT '',
+	event           TEXT    NOT NULL,
+	at              INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE observations (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id     INTEGER NOT NULL,
+	device_id  INTEGER NOT NULL DEFAULT 0,
+	time       INTEGER NOT NULL,
+	source     TEXT    NOT NULL,
+	ip         TEXT    NOT NULL DEFAULT '',
+	mac        TEXT    NOT NULL DEFAULT '',
+	mac_vendor TEXT    NOT NULL DEFAULT '',
+	hostname   TEXT    NOT NULL DEFAULT '',
+	ports      TEXT    NOT NULL DEFAULT '',
+	fields     TEXT    NOT NULL DEFAULT '[]',
+	hints      TEXT    NOT NULL DEFAULT '',
+	outcome    TEXT    NOT NULL DEFAULT '',
+	notes      TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX observations_device ON observations (device_id, id);
+
+CREATE INDEX observations_run ON observations (run_id, id);
+
+CREATE TABLE open_firmware (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	firmware         TEXT    NOT NULL,
+	manufacturer     TEXT    NOT NULL,
+	model            TEXT    NOT NULL,
+	hardware_version TEXT    NOT NULL DEFAULT '',
+	url              TEXT    NOT NULL DEFAULT '',
+	entry_key        TEXT    NOT NULL UNIQUE,
+	updated_at       INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE release_artifacts (
+	release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+	position   INTEGER NOT NULL,
+	name       TEXT    NOT NULL,
+	sha256     TEXT    NOT NULL DEFAULT '',
+	sha1       TEXT    NOT NULL DEFAULT '',
+	md5        TEXT    NOT NULL DEFAULT '',
+	size       INTEGER NOT NULL DEFAULT 0,
+	url        TEXT    NOT NULL DEFAULT '',
+	PRIMARY KEY (release_id, name)
+) STRICT;
+
+CREATE INDEX release_artifacts_sha256 ON release_artifacts (sha256);
+
+CREATE TABLE releases (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	manufacturer      TEXT    NOT NULL,
+	manufacturer_lc   TEXT    NOT NULL,
+	models            TEXT    NOT NULL,
+	hardware_versions TEXT    NOT NULL DEFAULT '',
+	version           TEXT    NOT NULL,
+	release_date      TEXT    NOT NULL DEFAULT '',
+	channel           TEXT    NOT NULL,
+	notes             TEXT    NOT NULL DEFAULT '',
+	fixes_cves        TEXT    NOT NULL DEFAULT '',
+	min_from_version  TEXT    NOT NULL DEFAULT '',
+	withdrawn_at      INTEGER,
+	withdraw_reason   TEXT    NOT NULL DEFAULT '',
+	created_by        TEXT    NOT NULL,
+	created_at        INTEGER NOT NULL,
+	UNIQUE (manufacturer_lc, version)
+) STRICT;
+
+CREATE TABLE scan_runs (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	site            TEXT    NOT NULL DEFAULT '',
+	cidr            TEXT    NOT NULL,
+	interface       TEXT    NOT NULL DEFAULT '',
+	trigger         TEXT    NOT NULL,
+	actor           TEXT    NOT NULL,
+	status          TEXT    NOT NULL,
+	started_at      INTEGER NOT NULL,
+	finished_at     INTEGER,
+	raw             INTEGER NOT NULL DEFAULT 0,
+	scanned         INTEGER NOT NULL DEFAULT 0,
+	hosts           INTEGER NOT NULL DEFAULT 0,
+	new_devices     INTEGER NOT NULL DEFAULT 0,
+	updated_devices INTEGER NOT NULL DEFAULT 0,
+	conflicts       INTEGER NOT NULL DEFAULT 0,
+	notes           TEXT    NOT NULL DEFAULT '',
+	error           TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX scan_runs_site ON scan_runs (site, id);
+
+CREATE TABLE scan_schedules (
+	site             TEXT    PRIMARY KEY,
+	subnets          TEXT    NOT NULL,
+	interface        TEXT    NOT NULL DEFAULT '',
+	interval_seconds INTEGER NOT NULL,
+	communities      TEXT    NOT NULL DEFAULT '',
+	enabled          INTEGER NOT NULL,
+	last_run_at      INTEGER,
+	updated_at       INTEGER NOT NULL
+) STRICT;
 
 CREATE TABLE schema_migrations (
 	version    BIGINT NOT NULL PRIMARY KEY,
