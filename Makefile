@@ -17,6 +17,14 @@ help: ## list the targets
 build: ## build the firmward binary into bin/
 	$(GO) build -trimpath -o $(BIN) ./cmd/firmward
 
+.PHONY: agent-all
+agent-all: ## build static firmward-agent binaries for linux amd64, arm, arm64, mips into bin/
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "-s -w" -o bin/firmward-agent-linux-amd64 ./cmd/firmward-agent
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags "-s -w" -o bin/firmward-agent-linux-arm ./cmd/firmward-agent
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w" -o bin/firmward-agent-linux-arm64 ./cmd/firmward-agent
+	CGO_ENABLED=0 GOOS=linux GOARCH=mips GOMIPS=softfloat $(GO) build -trimpath -ldflags "-s -w" -o bin/firmward-agent-linux-mips ./cmd/firmward-agent
+	@ls -l bin/firmward-agent-linux-*
+
 run: ## run firmward on the embedded SQLite default (http://127.0.0.1:8080)
 	$(GO) run ./cmd/firmward serve --addr $(ADDR) --data $(DATA)
 

@@ -82,3 +82,22 @@ func (c *Client) NFT(ctx context.Context, format, table string, allow []string, 
 	}
 	return nil
 }
+
+// NASList lists the NASes with a stored CoA secret.
+func (c *Client) NASList(ctx context.Context) (*NASList, error) {
+	var out NASList
+	if err := c.call(ctx, http.MethodGet, apiPrefix+"/nac/nas", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetNAS stores a NAS's CoA secret.
+func (c *Client) SetNAS(ctx context.Context, nas string, req NASRequest) error {
+	return c.call(ctx, http.MethodPut, apiPrefix+"/nac/nas/"+url.PathEscape(nas), nil, req, nil)
+}
+
+// DeleteNAS removes a NAS's CoA secret.
+func (c *Client) DeleteNAS(ctx context.Context, nas string) error {
+	return c.call(ctx, http.MethodDelete, apiPrefix+"/nac/nas/"+url.PathEscape(nas), nil, nil, nil)
+}

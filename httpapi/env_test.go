@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/rollout"
 	"github.com/firmward/firmward/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -79,12 +80,17 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		MaxBodyBytes:  o.maxBody,
 		Releases:      sqlstore.NewReleaseService(db),
 		Delivery:      sqlstore.NewDeliveryService(db),
+		Campaigns:     sqlstore.NewCampaignService(db),
+		Tasks:         sqlstore.NewTaskService(db),
+		RolloutPolicy: rollout.DefaultPolicy(),
 		Artifacts:     e.artifacts(t),
 		EnrollmentKey: testEnrollmentKey,
 		EOL:           sqlstore.NewEOLService(db),
 		Checks:        sqlstore.NewCheckService(db),
 		Scans:         newTestRunner(t, db),
 		Alerts:        sqlstore.NewAlertService(db),
+		Notify:        newTestNotify(t, db),
+		NotifyTester:  &testNotifyTester{},
 	})
 	for pattern, h := range o.mount {
 		e.srv.Mount(pattern, h)

@@ -18,6 +18,10 @@ type NACConfig struct {
 	// (CoA, webhook); the server passes its reconciler's. Nil only
 	// stores: the change takes effect at the next periodic pass.
 	Reconcile func(ctx context.Context, ids ...int64) error
+	// PolicyChanged asks for every device to be re-evaluated soon, in
+	// the background, after a site policy changed; nil waits for the
+	// next periodic pass.
+	PolicyChanged func()
 }
 
 // NACActionRequest is the body of the quarantine, release, exempt and
@@ -172,11 +176,11 @@ func (s *Server) handlePutSiteNAC(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if s.nac.Reconcile != nil {
-		// Mode or rules may have changed for many devices: the
-		// reconciler's next pass (or the caller's) covers them; the
-		// answer does not wait for a whole site.
-		s.logger.InfoContext(r.Context(), "nac: site policy changed", "site", site, "mode", p.Mode)
+	s.logger.InfoContext(r.Context(), "nac: site policy changed", "site", site, "mode", p.Mode)
+	if s.nac.PolicyChanged != nil {
+		// Mode or rules may have changed for many devices: re-evaluated
+		// in the background; the answer does not wait for a whole site.
+		s.nac.PolicyChanged()
 	}
 	s.writeJSON(w, r, http.StatusOK, p)
 }
@@ -206,4 +210,65 @@ func (s *Server) handleNFT(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(text)) //nolint:gosec // text/plain with nosniff: an nftables ruleset, not HTML
+}
+
+// NASList is GET /api/v1/nac/nas: the NASes with a stored CoA secret
+// (never the secrets).
+type NASList struct {
+	NAS []firmward.NASSecret `json:"nas"`
+}
+
+// NASRequest is the body of PUT /api/v1/nac/nas/{nas}.
+type NASRequest struct {
+	Addr   string `json:"addr,omitempty"` // host:port; default NAS-IP-Address, UDP 3799
+	Secret string `json:"secret"`
+}
+
+func (s *Server) handleListNAS(w http.ResponseWriter, r *http.Request) {
+	store, err := s.nacStore()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := store.NASSecrets(r.Context(), false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []firmward.NASSecret{}
+	}
+	s.writeJSON(w, r, http.StatusOK, NASList{NAS: list})
+}
+
+func (s *Server) handlePutNAS(w http.ResponseWriter, r *http.Request) {
+	store, err := s.nacStore()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req NASRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ns := firmward.NASSecret{NAS: r.PathValue("nas"), Addr: req.Addr, Secret: req.Secret}
+	if err := store.SetNASSecret(r.Context(), ns); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleDeleteNAS(w http.ResponseWriter, r *http.Request) {
+	store, err := s.nacStore()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := store.DeleteNASSecret(r.Context(), r.PathValue("nas")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

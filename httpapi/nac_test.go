@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,30 +18,31 @@ import (
 
 // newNACEnv is newEnv with the NAC routes enabled over the same database,
 // with a reconciler (no CoA or webhook) behind them.
-func newNACEnv(t *testing.T) (*env, *sqlstore.NACService) {
+func newNACEnv(t *testing.T) (*env, *sqlstore.NACService, *atomic.Int32) {
 	t.Helper()
 	e := newEnv(t)
 	store, err := sqlstore.NewNACService(e.db, sqlstore.NACOptions{SecretKey: bytes.Repeat([]byte{1}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: store, Devices: e.devices})
+	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: store})
+	policyChanges := new(atomic.Int32)
 	e.srv = NewServer(Config{
 		Devices: e.devices, Tokens: e.tokens, Audit: e.audit, Vulns: e.vulns, Findings: e.finds, Registry: prometheus.NewRegistry(),
 		NAC: &NACConfig{Store: store, Reconcile: func(ctx context.Context, ids ...int64) error {
 			_, err := rec.Reconcile(ctx, ids...)
 			return err
-		}},
+		}, PolicyChanged: func() { policyChanges.Add(1) }},
 	})
 	e.ts.Close()
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
-	return e, store
+	return e, store, policyChanges
 }
 
 func TestNACRoutes(t *testing.T) {
 	t.Parallel()
-	e, store := newNACEnv(t)
+	e, store, policyChanges := newNACEnv(t)
 	ctx := t.Context()
 	cam := e.mustCreate(t, firmward.Device{
 		Name: "garage camera", Category: firmward.CategoryCamera, Criticality: firmward.CriticalityMedium,
@@ -74,6 +76,9 @@ func TestNACRoutes(t *testing.T) {
 	}
 	if _, err := admin.SetSiteNAC(ctx, *p); err != nil {
 		t.Fatal(err)
+	}
+	if n := policyChanges.Load(); n != 1 {
+		t.Errorf("%d whole passes asked for after the policy change, want 1", n)
 	}
 	bad := *p
 	bad.Mode = "loud"

@@ -237,6 +237,54 @@ func (s *Server) routeTable() []route {
 			handler: s.handleCancelAction, status: 200, response: "Action", errors: []int{404, 409},
 		},
 		{
+			Route:   Route{"GET", apiPrefix + "/campaigns", viewer, "List campaigns, with filters, ordered by id."},
+			handler: s.handleListCampaigns, query: listCampaignParams, status: 200, response: "CampaignList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns", operator, "Create a draft campaign: a release, a target (filter or device list), waves after the staging ring with success and error thresholds, action timeout, maintenance window (cron, duration, time zone), mode, approval. Audited."},
+			handler: s.handleCreateCampaign, requestBody: "CampaignRequest", status: 201, response: "Campaign", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/campaigns/{id}", viewer, "A campaign's status: per-wave counts, soak period, and with members=true every device's action or task."},
+			handler: s.handleGetCampaign, query: campaignReportParams, status: 200, response: "CampaignReport", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/approve", admin, "Approve a campaign: the approver must be another token than its creator; both are recorded. Audited."},
+			handler: s.handleApproveCampaign, status: 200, response: "Campaign", errors: []int{404, 409},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/start", operator, "Start a draft campaign (approved first when it needs it). Audited."},
+			handler: s.campaignOp(firmward.OpStart), requestBody: "CampaignOpRequest", status: 200, response: "Campaign", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/pause", operator, "Pause a running campaign: no new wave or action starts. Audited."},
+			handler: s.campaignOp(firmward.OpPause), requestBody: "CampaignOpRequest", status: 200, response: "Campaign", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/resume", operator, "Resume a paused campaign, accepting the failures of its current wave. Audited."},
+			handler: s.campaignOp(firmward.OpResume), requestBody: "CampaignOpRequest", status: 200, response: "Campaign", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/cancel", operator, "Cancel a campaign: open actions are canceled, open tasks closed as canceled. Audited."},
+			handler: s.campaignOp(firmward.OpCancel), requestBody: "CampaignOpRequest", status: 200, response: "Campaign", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/rollback", operator, "Roll a campaign back in one step: cancel it and start a campaign taking its updated devices to the previous release. Audited."},
+			handler: s.handleRollbackCampaign, status: 201, response: "Campaign", errors: []int{404, 409},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/tasks", viewer, "List the manual tasks of campaigns, with filters, ordered by id."},
+			handler: s.handleListTasks, query: listTaskParams, status: 200, response: "TaskList", errors: []int{400},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/tasks/{id}/assign", operator, "Assign a task (and optionally move its due date). Audited."},
+			handler: s.handleAssignTask, requestBody: "TaskAssignRequest", status: 200, response: "Task", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/tasks/{id}/close", operator, "Close a task: an update task only once the device's firmware version reached the target; an isolate task with a note. Audited."},
+			handler: s.handleCloseTask, requestBody: "TaskCloseRequest", status: 200, response: "Task", errors: []int{400, 404, 409, 413},
+		},
+		{
 			Route:   Route{"POST", apiPrefix + "/devices/{id}/token", operator, "Issue a device token (pre-registration) bound to a controller id (default: the device id), replacing any earlier one; the secret is in this answer only. Audited."},
 			handler: s.handleCreateDeviceToken, requestBody: "DeviceTokenRequest", status: 201, response: "DeviceTokenCreated", errors: []int{400, 404, 409, 413},
 		},
@@ -268,6 +316,18 @@ func (s *Server) routeTable() []route {
 		{
 			Route:   Route{"GET", apiPrefix + "/nac/nft", viewer, "The enforced quarantine as an nftables ruleset (sets of type ether_addr and ipv4_addr) for `nft -f`, or OpenWrt firewall4 sections (format=uci)."},
 			handler: s.handleNFT, query: nftParams, status: 200, contentType: "text/plain", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/nac/nas", admin, "The NASes (switches, access points) with a stored RFC 5176 CoA secret; the secrets are never returned."},
+			handler: s.handleListNAS, status: 200, response: "NASList", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/nac/nas/{nas}", admin, "Store a NAS's CoA secret (keyed by NAS-IP-Address or NAS-Identifier; sealed with the server's key) and optional host:port; audited without the secret."},
+			handler: s.handlePutNAS, requestBody: "NASRequest", status: 204, errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/nac/nas/{nas}", admin, "Remove a NAS's CoA secret; audited."},
+			handler: s.handleDeleteNAS, status: 204, errors: []int{404},
 		},
 		{
 			Route:   Route{"GET", apiPrefix + "/sites/{site}/nac", viewer, "A site's NAC policy (the monitor-mode default when none is stored)."},
@@ -329,6 +389,56 @@ func (s *Server) routeTable() []route {
 		{
 			Route:   Route{"POST", apiPrefix + "/alerts/{id}/ack", operator, "Acknowledge an alert (audited); acknowledging again keeps the first acknowledgement."},
 			handler: s.handleAckAlert, status: 200, response: "Alert", errors: []int{404},
+		},
+		// Notifications (notify.go): channels (admin: they hold secrets,
+		// which are write-only), recipients, deliveries, test messages.
+		{
+			Route:   Route{"GET", apiPrefix + "/notify/channels", operator, "Notification channels (e-mail, webhook, ntfy), by name; secrets are never returned (has_secret)."},
+			handler: s.handleListChannels, status: 200, response: "NotifyChannelList", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/notify/channels", admin, "Add a notification channel; its secret (SMTP password, webhook HMAC key, ntfy token) is stored sealed and never returned. Audited."},
+			handler: s.handleCreateChannel, requestBody: "NotifyChannel", status: 201, response: "NotifyChannel", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/notify/channels/{id}", operator, "One notification channel, without its secret."},
+			handler: s.handleGetChannel, status: 200, response: "NotifyChannel", errors: []int{404},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/notify/channels/{id}", admin, "Replace a channel's settings; an empty secret keeps the stored one, clear_secret removes it. Audited (the secret only as set/unset)."},
+			handler: s.handleUpdateChannel, requestBody: "NotifyChannel", status: 200, response: "NotifyChannel", errors: []int{400, 404, 409, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/notify/channels/{id}", admin, "Remove a channel and its recipients; deliveries stay in the log. Audited."},
+			handler: s.handleDeleteChannel, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/notify/recipients", operator, "Recipients and their preferences: kinds, minimum severity, immediate or daily digest, quiet hours, time zone."},
+			handler: s.handleListRecipients, status: 200, response: "NotifyRecipientList", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/notify/recipients", operator, "Add a recipient to a channel (an e-mail address for e-mail channels). Audited."},
+			handler: s.handleCreateRecipient, requestBody: "NotifyRecipient", status: 201, response: "NotifyRecipient", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"PUT", apiPrefix + "/notify/recipients/{id}", operator, "Replace a recipient's preferences. Audited."},
+			handler: s.handleUpdateRecipient, requestBody: "NotifyRecipient", status: 200, response: "NotifyRecipient", errors: []int{400, 404, 413},
+		},
+		{
+			Route:   Route{"DELETE", apiPrefix + "/notify/recipients/{id}", operator, "Remove a recipient. Audited."},
+			handler: s.handleDeleteRecipient, status: 204, errors: []int{404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/notify/deliveries", operator, "The delivery log, newest first: every message queued, its state, attempts and last error."},
+			handler: s.handleListDeliveries, query: listDeliveryParams, status: 200, response: "NotifyDeliveryList", errors: []int{400, 404},
+		},
+		{
+			Route:   Route{"GET", apiPrefix + "/notify/deliveries/{id}", operator, "One delivery and every attempt (time, channel, recipient, outcome, error)."},
+			handler: s.handleGetDelivery, status: 200, response: "NotifyDeliveryDetail", errors: []int{404},
+		},
+		{
+			Route:   Route{"POST", apiPrefix + "/notify/test", operator, "Send a test message through a channel now and return the recorded delivery (sent, or failed with the error)."},
+			handler: s.handleNotifyTest, requestBody: "NotifyTestRequest", status: 200, response: "NotifyDelivery", errors: []int{400, 404, 413},
 		},
 
 		// Lifecycle (issue 7): end of support, orphaned devices, health

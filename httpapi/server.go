@@ -26,6 +26,7 @@ import (
 	"github.com/firmward/firmward/ingest"
 	"github.com/firmward/firmward/lifecycle"
 	"github.com/firmward/firmward/risk"
+	"github.com/firmward/firmward/rollout"
 	"github.com/firmward/firmward/vuln"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -86,6 +87,12 @@ type Config struct {
 	Releases  firmward.ReleaseService
 	Delivery  firmward.DeliveryService
 	Artifacts *artifact.Store
+	// Campaigns and Tasks serve /api/v1/campaigns and /api/v1/tasks (with
+	// Releases); RolloutPolicy is the soak and approval policy their
+	// status and creation apply. Without them those routes answer 500.
+	Campaigns     firmward.CampaignService
+	Tasks         firmward.TaskService
+	RolloutPolicy rollout.Policy
 	// EnrollmentKey, when set, lets devices enroll themselves (POST
 	// /api/v1/enroll with "Authorization: EnrollmentKey KEY").
 	EnrollmentKey string
@@ -97,6 +104,12 @@ type Config struct {
 	// them those routes answer 500.
 	Scans  *ingest.Runner
 	Alerts firmward.AlertService
+
+	// Notify keeps notification channels, recipients and deliveries
+	// (/api/v1/notify/…; 404 without it); NotifyTester sends
+	// POST /api/v1/notify/test.
+	Notify       firmward.NotifyService
+	NotifyTester firmward.NotifyTester
 
 	// EOL and Checks serve the lifecycle routes (/api/v1/eol,
 	// /open-firmware, /lifecycle/orphans, /checks, /vendors and the
@@ -142,8 +155,15 @@ type Server struct {
 	artifacts *artifact.Store
 	enrollKey string
 
+	campaigns     firmward.CampaignService
+	tasks         firmward.TaskService
+	rolloutPolicy rollout.Policy
+
 	scans  *ingest.Runner
 	alerts firmward.AlertService
+
+	notify       firmward.NotifyService
+	notifyTester firmward.NotifyTester
 
 	eol             firmward.EOLService
 	checks          firmward.CheckService
@@ -174,26 +194,28 @@ func NewServer(cfg Config) *Server {
 		panic("httpapi.NewServer: Config needs Devices, Tokens, Audit, Vulns and Findings")
 	}
 	s := &Server{
-		devices:   cfg.Devices,
-		tokens:    cfg.Tokens,
-		audit:     cfg.Audit,
-		vulns:     cfg.Vulns,
-		findings:  cfg.Findings,
-		catalog:   cfg.Catalog,
-		nac:       cfg.NAC,
-		engine:    cfg.Engine,
-		maxFeed:   cfg.MaxFeedBytes,
-		logger:    cfg.Logger,
-		registry:  cfg.Registry,
-		ready:     cfg.Ready,
-		maxImport: cfg.MaxBodyBytes,
-		releases:  cfg.Releases,
-		delivery:  cfg.Delivery,
-		artifacts: cfg.Artifacts,
-		enrollKey: cfg.EnrollmentKey,
-		scans:     cfg.Scans,
-		alerts:    cfg.Alerts,
-		mux:       &recordingMux{ServeMux: http.NewServeMux()},
+		devices:      cfg.Devices,
+		tokens:       cfg.Tokens,
+		audit:        cfg.Audit,
+		vulns:        cfg.Vulns,
+		findings:     cfg.Findings,
+		catalog:      cfg.Catalog,
+		nac:          cfg.NAC,
+		engine:       cfg.Engine,
+		maxFeed:      cfg.MaxFeedBytes,
+		logger:       cfg.Logger,
+		registry:     cfg.Registry,
+		ready:        cfg.Ready,
+		maxImport:    cfg.MaxBodyBytes,
+		releases:     cfg.Releases,
+		delivery:     cfg.Delivery,
+		artifacts:    cfg.Artifacts,
+		enrollKey:    cfg.EnrollmentKey,
+		scans:        cfg.Scans,
+		alerts:       cfg.Alerts,
+		notify:       cfg.Notify,
+		notifyTester: cfg.NotifyTester,
+		mux:          &recordingMux{ServeMux: http.NewServeMux()},
 
 		eol:             cfg.EOL,
 		checks:          cfg.Checks,
@@ -201,6 +223,10 @@ func NewServer(cfg Config) *Server {
 		lifecyclePolicy: cfg.Lifecycle,
 		now:             cfg.Now,
 		probe:           http.NewServeMux(),
+
+		campaigns:     cfg.Campaigns,
+		tasks:         cfg.Tasks,
+		rolloutPolicy: cfg.RolloutPolicy,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

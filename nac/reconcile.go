@@ -68,19 +68,30 @@ type Notifier interface {
 	Notify(ctx context.Context, ev Evaluation, t Transition) error
 }
 
+// AlertRaiser raises an alert once per dedupe key (firmward.AlertService
+// does).
+type AlertRaiser interface {
+	RaiseAlert(ctx context.Context, a *firmward.Alert) (bool, error)
+}
+
 // DeviceLister pages through device ids (firmward.DeviceService does).
 type DeviceLister interface {
 	FindDevices(ctx context.Context, f firmward.DeviceFilter) ([]*firmward.Device, int64, error)
 }
 
-// ReconcilerConfig configures a Reconciler. Store and Devices are
-// required; Actuator and Notifier are optional.
+// ReconcilerConfig configures a Reconciler. Store is required; Actuator
+// and Notifier are optional.
 type ReconcilerConfig struct {
 	Store    Store
-	Devices  DeviceLister
 	Actuator Actuator
 	Notifier Notifier
-	Logger   *slog.Logger
+	// Alerts, when set, receives a quarantine alert for every transition,
+	// needs-approval included (a person must decide), which notification
+	// channels then send.
+	Alerts AlertRaiser
+	// Now stamps the alerts; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
 	// OnPass, when set, is called after each pass of Run (tests wait on
 	// it instead of sleeping).
 	OnPass func(PassResult)
@@ -103,19 +114,23 @@ type PassResult struct {
 type Reconciler struct {
 	cfg ReconcilerConfig
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and all
 	pending map[int64]bool
+	all     bool // a whole pass is wanted (a policy changed)
 	wake    chan struct{}
 }
 
-// NewReconciler returns a reconciler; it panics without Store or Devices,
-// which is a wiring mistake.
+// NewReconciler returns a reconciler; it panics without Store, which is a
+// wiring mistake.
 func NewReconciler(cfg ReconcilerConfig) *Reconciler {
-	if cfg.Store == nil || cfg.Devices == nil {
-		panic("nac: ReconcilerConfig needs Store and Devices")
+	if cfg.Store == nil {
+		panic("nac: ReconcilerConfig needs a Store")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Reconciler{cfg: cfg, pending: map[int64]bool{}, wake: make(chan struct{}, 1)}
 }
@@ -127,6 +142,18 @@ func (r *Reconciler) Notify(ids ...int64) {
 	for _, id := range ids {
 		r.pending[id] = true
 	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// NotifyAll asks Run for a pass over every device soon (a site policy
+// changed: its mode, rules or VLANs).
+func (r *Reconciler) NotifyAll() {
+	r.mu.Lock()
+	r.all = true
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -187,6 +214,11 @@ func (r *Reconciler) one(ctx context.Context, id int64) ([]Transition, error) {
 				errs = append(errs, fmt.Errorf("notifying: %w", err))
 			}
 		}
+		if r.cfg.Alerts != nil {
+			if _, err := r.cfg.Alerts.RaiseAlert(ctx, transitionAlert(ev, t, r.cfg.Now())); err != nil {
+				errs = append(errs, fmt.Errorf("raising the alert: %w", err))
+			}
+		}
 	}
 	// Outcomes of CoA and webhooks are recorded by those; a failure to
 	// reach a NAS does not undo the transition (the next authentication
@@ -224,17 +256,20 @@ func (r *Reconciler) All(ctx context.Context) (PassResult, error) {
 	return total, errors.Join(errs...)
 }
 
-// takePending returns and clears the queued ids.
-func (r *Reconciler) takePending() []int64 {
+// takePending returns and clears the queued ids, and whether a whole
+// pass was asked for.
+func (r *Reconciler) takePending() ([]int64, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	all := r.all
+	r.all = false
 	ids := make([]int64, 0, len(r.pending))
 	for id := range r.pending {
 		ids = append(ids, id)
 	}
 	clear(r.pending)
 	slices.Sort(ids)
-	return ids
+	return ids, all
 }
 
 // Run reconciles every device at start and on each tick, and the devices
@@ -258,9 +293,29 @@ func (r *Reconciler) Run(ctx context.Context, tick <-chan time.Time) {
 			r.takePending() // All covers them
 			pass(r.All(ctx))
 		case <-r.wake:
-			if ids := r.takePending(); len(ids) > 0 {
+			switch ids, all := r.takePending(); {
+			case all:
+				pass(r.All(ctx))
+			case len(ids) > 0:
 				pass(r.Reconcile(ctx, ids...))
 			}
 		}
 	}
+}
+
+// transitionAlert is the quarantine alert of one transition: a
+// needs-approval one says what a person must decide.
+func transitionAlert(ev Evaluation, t Transition, now time.Time) *firmward.Alert {
+	d := ev.Device
+	msg := t.Decision.Summary()
+	if t.Kind == TransitionNeedsApproval {
+		msg = "a rule would quarantine this protected device: an admin must approve or exempt it (" + msg + ")"
+	}
+	a := firmward.QuarantineAlert(&firmward.NACEvent{
+		DeviceID: d.ID, Time: now, Kind: string(t.Kind), Actor: "firmward", Enforced: t.Decision.Enforced, Message: msg,
+	}, d.Name, t.Decision.Site)
+	if t.Kind == TransitionNeedsApproval {
+		a.Severity = firmward.SeverityHigh
+	}
+	return a
 }

@@ -102,6 +102,27 @@ func TestNACStore(t *testing.T) {
 			}
 		})
 
+		t.Run("Candidates", func(t *testing.T) {
+			ids, next, err := s.NACCandidates(ctx, 0, 10)
+			if err != nil || next != 0 || len(ids) != 2 || ids[0] != camera || ids[1] != pump {
+				t.Fatalf("candidates %v next %d err %v, want the camera and the pump (the lock has no finding)", ids, next, err)
+			}
+			ids, next, err = s.NACCandidates(ctx, 0, 1)
+			if err != nil || len(ids) != 1 || ids[0] != camera || next != camera {
+				t.Fatalf("first page %v next %d err %v", ids, next, err)
+			}
+			if ids, next, err = s.NACCandidates(ctx, next, 1); err != nil || len(ids) != 1 || ids[0] != pump || next != 0 {
+				t.Fatalf("second page %v next %d err %v", ids, next, err)
+			}
+			scanned := &firmward.Device{Name: "found by a scan", MACs: []string{"02:00:00:00:00:04"}, Source: firmward.SourceScan, Site: "hq"}
+			if err := NewDeviceService(db).CreateDevice(ctx, scanned); err != nil {
+				t.Fatal(err)
+			}
+			if ids, _, err := s.NACCandidates(ctx, pump, 10); err != nil || len(ids) != 1 || ids[0] != scanned.ID {
+				t.Errorf("after the pump: %v %v, want the scanned device (the unreviewed rule)", ids, err)
+			}
+		})
+
 		t.Run("DecideByMAC", func(t *testing.T) {
 			for _, tc := range []struct {
 				mac        string

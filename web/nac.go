@@ -19,6 +19,9 @@ type NACConfig struct {
 	// Reconcile re-evaluates devices at once after a person's action, so
 	// that the network (CoA, webhook) learns; nil waits for the next pass.
 	Reconcile func(ctx context.Context, ids ...int64) error
+	// PolicyChanged asks for every device to be re-evaluated soon after a
+	// site's settings changed; nil waits for the next periodic pass.
+	PolicyChanged func()
 }
 
 // nacView is the data of the quarantine page.
@@ -264,7 +267,10 @@ func (h *Handler) nacSite(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	h.log.InfoContext(ctx, "web: nac site policy", "site", site, "mode", p.Mode, "token", s.token.ID)
-	h.flash(w, fmt.Sprintf("Site %s: %s mode saved. Devices are re-evaluated within a minute.", site, p.Mode))
+	if h.nac.PolicyChanged != nil {
+		h.nac.PolicyChanged()
+	}
+	h.flash(w, fmt.Sprintf("Site %s: %s mode saved. Devices are re-evaluated in the background.", site, p.Mode))
 	http.Redirect(w, r, "/nac#site-settings", http.StatusSeeOther)
 }
 

@@ -35,7 +35,7 @@ func newNACEnv(t *testing.T) (e *env, store *sqlstore.NACService, operator strin
 	if store, err = sqlstore.NewNACService(db, sqlstore.NACOptions{SecretKey: bytes.Repeat([]byte{3}, 32)}); err != nil {
 		t.Fatal(err)
 	}
-	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: store, Devices: e.devices})
+	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: store})
 	reconciled = new([]int64)
 	h, err := web.New(web.Config{
 		Devices: e.devices, Tokens: e.tokens, Sessions: e.sessions, Audit: e.audit, Findings: e.findings,
@@ -159,7 +159,7 @@ func TestNACPage(t *testing.T) {
 
 	// The pump is now reported as what monitor mode would do; the camera
 	// (exempt, on the default network) is a segment violation.
-	if _, err := nac.NewReconciler(nac.ReconcilerConfig{Store: store, Devices: e.devices}).All(ctx); err != nil {
+	if _, err := nac.NewReconciler(nac.ReconcilerConfig{Store: store}).All(ctx); err != nil {
 		t.Fatal(err)
 	}
 	p = admin.get("/nac")

@@ -41,7 +41,7 @@ type errorView struct {
 // parseTemplates parses layout.html with each page under templates/; every
 // page defines "content".
 func (h *Handler) parseTemplates() (map[string]*template.Template, error) {
-	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error", "risk", "scans", "scan", "nac", "checks", "check", "lifecycle", "vendors"}
+	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error", "risk", "scans", "scan", "nac", "checks", "check", "lifecycle", "vendors", "notify", "campaigns", "campaign"}
 	base, err := template.New("layout").Funcs(h.funcs()).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing layout: %w", err)

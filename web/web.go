@@ -53,8 +53,15 @@ type Config struct {
 	// them the page says discovery is not available.
 	Scans  *ingest.Runner
 	Alerts firmward.AlertService
+	// Notify and NotifyTester serve the notification settings page
+	// (/settings/notify); without Notify it answers 404.
+	Notify       firmward.NotifyService
+	NotifyTester firmward.NotifyTester
 	// NAC serves the quarantine page (/nac); nil says it is not available.
 	NAC *NACConfig
+	// Campaigns serves the campaign pages (/campaigns); nil says they are
+	// not available.
+	Campaigns *CampaignConfig
 	// EOL and Checks serve the lifecycle pages (/checks, /lifecycle,
 	// /vendors); Vulns gives the CVEs' publication dates; Lifecycle tunes
 	// the orphan rule. Optional: without EOL and Checks those pages
@@ -91,6 +98,10 @@ type Handler struct {
 	scans     *ingest.Runner
 	alerts    firmward.AlertService
 	nac       *NACConfig
+	campaigns *CampaignConfig
+
+	notify       firmward.NotifyService
+	notifyTester firmward.NotifyTester
 
 	eol             firmward.EOLService
 	checks          firmward.CheckService
@@ -120,24 +131,28 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("web: Config.Findings is required")
 	}
 	h := &Handler{
-		devices:   cfg.Devices,
-		tokens:    cfg.Tokens,
-		sessions:  cfg.Sessions,
-		audit:     cfg.Audit,
-		findings:  cfg.Findings,
-		catalogFn: cfg.Catalog,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		secure:    cfg.SecureCookies,
-		scans:     cfg.Scans,
-		alerts:    cfg.Alerts,
-		nac:       cfg.NAC,
+		devices:      cfg.Devices,
+		tokens:       cfg.Tokens,
+		sessions:     cfg.Sessions,
+		audit:        cfg.Audit,
+		findings:     cfg.Findings,
+		catalogFn:    cfg.Catalog,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		secure:       cfg.SecureCookies,
+		scans:        cfg.Scans,
+		alerts:       cfg.Alerts,
+		nac:          cfg.NAC,
+		notify:       cfg.Notify,
+		notifyTester: cfg.NotifyTester,
 
 		eol:             cfg.EOL,
 		checks:          cfg.Checks,
 		vulns:           cfg.Vulns,
 		lifecyclePolicy: cfg.Lifecycle,
 		cop:             http.NewCrossOriginProtection(),
+
+		campaigns: cfg.Campaigns,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -186,6 +201,9 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /conflicts/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.resolveConflict))
 	m.HandleFunc("POST /alerts/{id}/ack", h.post(firmward.RoleOperator, maxFormBytes, h.ackAlert))
 
+	m.HandleFunc("GET /campaigns", h.signedIn(h.campaignsPage))
+	m.HandleFunc("GET /campaigns/{id}", h.signedIn(h.campaignPage))
+	m.HandleFunc("POST /campaigns/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.campaignAction))
 	m.HandleFunc("GET /nac", h.signedIn(h.nacPage))
 	m.HandleFunc("POST /nac/quarantine", h.post(firmward.RoleOperator, maxFormBytes, h.nacQuarantineForm))
 	m.HandleFunc("POST /nac/devices/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.nacAction))
@@ -199,6 +217,12 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /lifecycle/{id}/value", h.post(firmward.RoleOperator, maxFormBytes, h.setValue))
 	m.HandleFunc("GET /vendors", h.signedIn(h.vendorsPage))
 
+	m.HandleFunc("GET /settings/notify", h.signedIn(h.notifyPage))
+	m.HandleFunc("POST /settings/notify/channels", h.post(firmward.RoleAdmin, maxFormBytes, h.addChannel))
+	m.HandleFunc("POST /settings/notify/channels/{id}/test", h.post(firmward.RoleOperator, maxFormBytes, h.testChannel))
+	m.HandleFunc("POST /settings/notify/channels/{id}/{verb}", h.post(firmward.RoleAdmin, maxFormBytes, h.channelAction))
+	m.HandleFunc("POST /settings/notify/recipients", h.post(firmward.RoleOperator, maxFormBytes, h.addRecipient))
+	m.HandleFunc("POST /settings/notify/recipients/{id}/delete", h.post(firmward.RoleOperator, maxFormBytes, h.deleteRecipient))
 	m.HandleFunc("GET /static/{hash}/{name}", h.static)
 	m.HandleFunc("/", h.notFound)
 	h.mux = m

@@ -74,9 +74,11 @@ var commandGroups = []struct {
 	{"Vulnerabilities", []string{"feeds import", "feeds sync", "vulns", "vulns show", "vulns assess"}},
 	{"Discovery", []string{"scan"}},
 	{"Lifecycle", []string{"checks", "checks record", "checks cadence", "eol list", "eol set", "eol rm", "eol import", "eol orphans", "eol value", "eol openfw", "vendors"}},
-	{"Network access control", []string{"nac status", "nac quarantine", "nac release", "nac exempt", "nac approve", "nac nft"}},
+	{"Notifications", []string{"notify channels", "notify add", "notify rm", "notify recipients", "notify subscribe", "notify test", "notify deliveries"}},
+	{"Network access control", []string{"nac status", "nac quarantine", "nac release", "nac exempt", "nac approve", "nac nft", "nac nas"}},
 	{"Signing", []string{"keys init", "keys show", "keys sign-root", "keys refresh"}},
 	{"Delivery", []string{"release add", "release list", "release show", "release withdraw", "release deploy", "action show", "device token"}},
+	{"Campaigns", []string{"campaign create", "campaign list", "campaign approve", "campaign start", "campaign pause", "campaign resume", "campaign cancel", "campaign rollback", "campaign status", "task list", "task assign", "task close"}},
 	{"Other", []string{"help", "version"}},
 }
 
@@ -216,6 +218,7 @@ func commands() []command {
 		keysInitCommand(), keysShowCommand(), keysSignRootCommand(), keysRefreshCommand(),
 		scanCommand(),
 		nacStatusCommand(), nacQuarantineCommand(), nacReleaseCommand(), nacExemptCommand(), nacApproveCommand(), nacNFTCommand(),
+		nacNASCommand(),
 		{
 			name: "checks", args: "[--due] [--site S] [--category C]", summary: "list health-check schedules, due ones first",
 			help: "Each device is checked monthly (network infrastructure, locks, cameras, anything internet-facing) or\n" +
@@ -272,7 +275,9 @@ func commands() []command {
 				"fix, median support length, automatic-update availability, each with its number of data points.",
 			run: runVendors,
 		},
-	}, append(releaseCommands(),
+		notifyChannelsCommand(), notifyAddCommand(), notifyRmCommand(), notifyRecipientsCommand(), notifySubscribeCommand(),
+		notifyTestCommand(), notifyDeliveriesCommand(),
+	}, append(append(append(releaseCommands(), campaignCommands()...), taskCommands()...),
 		command{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		command{name: "version", args: "", summary: "print the version", run: runVersion},
 	)...)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +21,7 @@ func nacReleaseCommand() command    { return nacCommands()[2] }
 func nacExemptCommand() command     { return nacCommands()[3] }
 func nacApproveCommand() command    { return nacCommands()[4] }
 func nacNFTCommand() command        { return nacCommands()[5] }
+func nacNASCommand() command        { return nacCommands()[6] }
 
 // nacCommands are `firmward nac …`.
 func nacCommands() []command {
@@ -67,7 +71,103 @@ func nacCommands() []command {
 				"devices still reach an address (firmward, DNS). contrib/nac-nft-sync.sh applies it on a router.",
 			run: runNACNFT,
 		},
+		{
+			name: "nac nas", args: "[list | set NAS [--addr HOST:PORT] < SECRET | rm NAS]",
+			summary: "list, store or remove the CoA secrets of NASes (admin)",
+			help: "The switches and access points firmward sends RFC 5176 Disconnect requests to, keyed by the\n" +
+				"NAS-IP-Address or NAS-Identifier their RADIUS requests carry. `list` (the default) never shows secrets.\n" +
+				"`set` reads the secret from the first line of standard input (so that it stays out of process lists\n" +
+				"and shell history) and the server stores it sealed with its key; --addr sends requests to HOST:PORT\n" +
+				"instead of the NAS-IP-Address on UDP 3799. `rm` removes one.",
+			run: runNAS,
+		},
 	}
+}
+
+func runNAS(ctx context.Context, a *app, args []string) error {
+	const name = "nac nas"
+	fs := newFlags(name)
+	addr := fs.String("addr", "", "with set: send requests to `HOST:PORT` (default: the NAS-IP-Address, UDP 3799)")
+	pos, err := a.parse(fs, name, args, true, 0, 2)
+	if err != nil {
+		return err
+	}
+	verb := "list"
+	if len(pos) > 0 {
+		verb = pos[0]
+	}
+	switch {
+	case verb == "list" && len(pos) <= 1:
+		return runNASList(ctx, a)
+	case verb == "set" && len(pos) == 2:
+		return runNASSet(ctx, a, pos[1], *addr)
+	case verb == "rm" && len(pos) == 2:
+		return runNASRm(ctx, a, pos[1])
+	}
+	return usageError{cmd: name, msg: "use: nac nas list | nac nas set NAS [--addr HOST:PORT] < SECRET | nac nas rm NAS"}
+}
+
+func runNASList(ctx context.Context, a *app) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	list, err := c.NASList(ctx)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return writeJSON(a.stdout, list)
+	}
+	if len(list.NAS) == 0 {
+		a.printf("no NAS secret stored: `firmward nac nas set NAS < secret-file` adds one\n")
+		return nil
+	}
+	t := newTable(a.stdout)
+	t.row("NAS", "SEND TO", "UPDATED")
+	for _, n := range list.NAS {
+		t.row(n.NAS, orDash(n.Addr), n.UpdatedAt.Format(time.RFC3339))
+	}
+	t.flush()
+	return nil
+}
+
+func runNASSet(ctx context.Context, a *app, nas, addr string) error {
+	line, err := bufio.NewReader(io.LimitReader(a.stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the secret from standard input: %w", err)
+	}
+	secret := strings.TrimRight(line, "\r\n")
+	if secret == "" {
+		return usageError{cmd: "nac nas", msg: "give the secret on standard input, e.g. firmward nac nas set " + nas + " < secret-file"}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	if err := c.SetNAS(ctx, nas, httpapi.NASRequest{Addr: addr, Secret: secret}); err != nil {
+		return err
+	}
+	if a.json {
+		return writeJSON(a.stdout, map[string]any{"nas": nas, "addr": addr})
+	}
+	a.printf("stored the CoA secret of NAS %s\n", nas)
+	return nil
+}
+
+func runNASRm(ctx context.Context, a *app, nas string) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteNAS(ctx, nas); err != nil {
+		return err
+	}
+	if a.json {
+		return writeJSON(a.stdout, map[string]any{"removed": nas})
+	}
+	a.printf("removed the CoA secret of NAS %s\n", nas)
+	return nil
 }
 
 func runNACStatus(ctx context.Context, a *app, args []string) error {

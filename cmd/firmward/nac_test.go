@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	layeh "layeh.com/radius"
 	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc3576"
 
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/nac"
@@ -53,8 +55,9 @@ func (c *lifecycleClock) Add(d time.Duration) {
 // remembers the Calling-Station-Ids it was asked about.
 type coaNAS struct {
 	addr string
-	mu   sync.Mutex // guards got
+	mu   sync.Mutex // guards got and nak
 	got  []string
+	nak  bool // answer Disconnect-NAK with Error-Cause 503 (Session-Context-Not-Found)
 }
 
 func startCoANAS(t *testing.T) *coaNAS {
@@ -73,7 +76,14 @@ func startCoANAS(t *testing.T) *coaNAS {
 			}
 			nas.mu.Lock()
 			nas.got = append(nas.got, rfc2865.CallingStationID_GetString(r.Packet))
+			nak := nas.nak
 			nas.mu.Unlock()
+			if nak {
+				resp := r.Response(layeh.CodeDisconnectNAK)
+				_ = rfc3576.ErrorCause_Set(resp, rfc3576.ErrorCause_Value_SessionContextNotFound)
+				_ = w.Write(resp)
+				return
+			}
 			_ = w.Write(r.Response(layeh.CodeDisconnectACK))
 		}),
 	}
@@ -163,7 +173,7 @@ func newLifecycleLab(t *testing.T) *lifecycleLab {
 	f := defaultNACFlags()
 	f.WebhookURL, f.WebhookSecret = hookSrv.URL, labWebhookSecret
 	f.CoATimeout, f.CoARetries = 2*time.Second, 0
-	if lab.rt, err = newNACRuntime(f, dir, db, lab.devices, slog.New(slog.DiscardHandler)); err != nil {
+	if lab.rt, err = newNACRuntime(f, dir, db, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(name string, cat firmward.Category, crit firmward.Criticality, mac string) int64 {
@@ -303,24 +313,33 @@ func TestNACCoAWithoutSession(t *testing.T) {
 	if _, err := lab.db.SQL().ExecContext(ctx, "DELETE FROM nas_sessions"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lab.rt.rec.Reconcile(ctx, lab.camera); err != nil {
+	// The pump's session ended (Accounting Stop); the camera has none.
+	if err := lab.rt.store.RecordNASSession(ctx, firmward.NASSession{MAC: "3c:d9:2b:00:00:77", NASIdentifier: "sw-floor-2", Event: "Stop", At: lab.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.rt.store.Approve(ctx, lab.pump, "approved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.rt.rec.Reconcile(ctx, lab.camera, lab.pump); err != nil {
 		t.Fatal(err)
 	}
 	if got := lab.nas.take(); len(got) != 0 {
-		t.Errorf("Disconnects without a session: %v", got)
+		t.Errorf("Disconnects without a live session: %v", got)
 	}
-	hist, err := lab.rt.store.NACEvents(ctx, lab.camera, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, e := range hist {
-		if e.Kind == firmward.NACEventCoA && e.Outcome == "skipped" && strings.Contains(e.Message, "next authenticates") {
-			found = true
+	for id, want := range map[int64]string{lab.camera: "no RADIUS session seen", lab.pump: "has ended (Accounting Stop)"} {
+		hist, err := lab.rt.store.NACEvents(ctx, id, 10)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !found {
-		t.Errorf("history %+v lacks the skipped CoA", hist)
+		found := false
+		for _, e := range hist {
+			if e.Kind == firmward.NACEventCoA && e.Outcome == "skipped" && strings.Contains(e.Message, want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("device %d: history %+v lacks the skipped CoA (%q)", id, hist, want)
+		}
 	}
 }
 
@@ -330,7 +349,7 @@ func TestNACReconcilerRun(t *testing.T) {
 	t.Parallel()
 	lab := newLifecycleLab(t)
 	passes := make(chan nac.PassResult, 4)
-	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: lab.rt.store, Devices: lab.devices, OnPass: func(r nac.PassResult) { passes <- r }})
+	rec := nac.NewReconciler(nac.ReconcilerConfig{Store: lab.rt.store, OnPass: func(r nac.PassResult) { passes <- r }})
 	tick := make(chan time.Time)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -361,6 +380,22 @@ func TestNACReconcilerRun(t *testing.T) {
 	tick <- lab.clk.Now()
 	if r := wait("tick"); r.Evaluated != 2 || len(r.Transitions) != 1 || r.Transitions[0].Kind != nac.TransitionQuarantine {
 		t.Errorf("tick pass %+v, want the camera quarantined again", r)
+	}
+	// A policy change (monitor mode) asks for a whole pass: the camera
+	// leaves the enforced quarantine (the pump, never approved, was not in
+	// it).
+	p, err := lab.rt.store.SitePolicy(ctx, "hq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Mode = nac.ModeMonitor
+	if err := lab.rt.store.SetSitePolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	rec.NotifyAll()
+	if r := wait("policy"); r.Evaluated != 2 || len(r.Transitions) != 1 || !r.Transitions[0].Network || r.Transitions[0].Kind != nac.TransitionRelease ||
+		r.Transitions[0].Decision.DeviceID != lab.camera || !r.Transitions[0].Decision.Quarantine {
+		t.Errorf("policy pass %+v, want the camera released on the network (still reported as would-quarantine)", r)
 	}
 }
 
@@ -404,6 +439,34 @@ func TestNACServeAndCLI(t *testing.T) {
 		}
 	}
 
+	// Accounting from the switch is persisted: CoA will know where the
+	// device is.
+	acct := `{"User-Name":{"type":"string","value":["3cd92b000013"]},"Calling-Station-Id":{"type":"string","value":["3C-D9-2B-00-00-13"]},` +
+		`"NAS-IP-Address":{"type":"ipaddr","value":["192.0.2.10"]},"NAS-Identifier":{"type":"string","value":["sw-floor-2"]},` +
+		`"Acct-Session-Id":{"type":"string","value":["0000001A"]},"Acct-Status-Type":{"type":"integer","value":["Start"]}}`
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/nac/radius/accounting", strings.NewReader(acct))
+	req.Header.Set("X-Firmward-Radius-Secret", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("accounting: %d", resp.StatusCode)
+	}
+	db, err := sqlstore.Open(t.Context(), filepath.Join(data, "firmward.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	peek, err := sqlstore.NewNACService(db, sqlstore.NACOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := peek.LastNASSession(t.Context(), "3c:d9:2b:00:00:13"); err != nil || sess.NASIP != "192.0.2.10" || sess.AcctSessionID != "0000001A" || sess.Event != "Start" {
+		t.Errorf("persisted session %+v %v", sess, err)
+	}
+
 	id := strconv.FormatInt(dev.ID, 10)
 	for _, step := range []struct {
 		args []string
@@ -429,5 +492,89 @@ func TestNACServeAndCLI(t *testing.T) {
 	}
 	if r := s.run(t, "nac", "approve", "999999", "--reason", "x"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("approve unknown: exit %d %s", r.code, r.stderr)
+	}
+
+	// NAS secrets: from standard input, never shown again.
+	set := runApp(&app{stdin: strings.NewReader("coa-secret-for-sw1\n"), getenv: mapEnv(nil)},
+		[]string{"--server", s.URL, "--token", s.Token, "nac", "nas", "set", "sw1", "--addr", "127.0.0.1:3799"})
+	if set.code != 0 || !strings.Contains(set.stdout, "stored the CoA secret of NAS sw1") {
+		t.Errorf("nas set: %d %s %s", set.code, set.stdout, set.stderr)
+	}
+	if r := s.run(t, "nac", "nas", "set", "sw2"); r.code != exitUsage {
+		t.Errorf("nas set without a secret: exit %d %s", r.code, r.stderr)
+	}
+	if r := s.run(t, "nac", "nas"); r.code != 0 || !strings.Contains(r.stdout, "127.0.0.1:3799") || strings.Contains(r.stdout, "coa-secret") {
+		t.Errorf("nas list: %d %s", r.code, r.stdout)
+	}
+	if r := s.run(t, "nac", "nas", "rm", "sw1"); r.code != 0 {
+		t.Errorf("nas rm: %d %s", r.code, r.stderr)
+	}
+	if r := s.run(t, "nac", "nas", "rm", "sw1"); r.code == 0 || !strings.Contains(r.stderr, "no secret stored") {
+		t.Errorf("nas rm twice: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestNACCoANAK: a NAS that refuses the Disconnect; the NAK and its
+// Error-Cause are recorded and audited, and the quarantine stands.
+func TestNACCoANAK(t *testing.T) {
+	t.Parallel()
+	lab := newLifecycleLab(t)
+	lab.nas.mu.Lock()
+	lab.nas.nak = true
+	lab.nas.mu.Unlock()
+	ctx := t.Context()
+	if _, err := lab.rt.rec.Reconcile(ctx, lab.camera); err != nil {
+		t.Fatal(err)
+	}
+	if got := lab.nas.take(); len(got) != 1 {
+		t.Fatalf("NAS got %v", got)
+	}
+	hist, err := lab.rt.store.NACEvents(ctx, lab.camera, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range hist {
+		if e.Kind == firmward.NACEventCoA && e.Outcome == "nak" && strings.Contains(e.Message, "Error-Cause") && strings.Contains(e.Message, "503") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("history %+v lacks the NAK", hist)
+	}
+	if st, err := lab.rt.store.NACState(ctx, lab.camera); err != nil || !st.Enforced {
+		t.Errorf("camera %+v %v: a NAK must not undo the quarantine", st, err)
+	}
+}
+
+// TestNACAlerts shows each transition raising a quarantine alert once,
+// and a protected device's needs-approval asking a person to decide.
+func TestNACAlerts(t *testing.T) {
+	t.Parallel()
+	lab := newLifecycleLab(t)
+	ctx := t.Context()
+	for range 2 { // the second pass changes nothing and raises nothing
+		if _, err := lab.rt.rec.Reconcile(ctx, lab.camera, lab.pump); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alerts, _, err := sqlstore.NewAlertService(lab.db).FindAlerts(ctx, firmward.AlertFilter{Kind: firmward.AlertQuarantine, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64][]string{}
+	for _, a := range alerts {
+		got[a.DeviceID] = append(got[a.DeviceID], a.Details["event"])
+	}
+	if want := []string{string(nac.TransitionQuarantine)}; !slices.Equal(got[lab.camera], want) {
+		t.Errorf("camera alerts %v, want %v", got[lab.camera], want)
+	}
+	if want := []string{string(nac.TransitionNeedsApproval)}; !slices.Equal(got[lab.pump], want) {
+		t.Errorf("pump alerts %v, want %v", got[lab.pump], want)
+	}
+	for _, a := range alerts {
+		if a.DeviceID == lab.pump && (!strings.Contains(a.Subject, "approve") || a.Severity != firmward.SeverityHigh) {
+			t.Errorf("the pump's alert does not ask for approval: %+v", a)
+		}
 	}
 }

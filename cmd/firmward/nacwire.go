@@ -67,7 +67,7 @@ type nacRuntime struct {
 // newNACRuntime opens the NAC store (creating DATA/nac-secrets.key on
 // first start) and builds the reconciler and, with a secret, the RADIUS
 // endpoint.
-func newNACRuntime(f nacFlags, dataDir string, db *sqlstore.DB, devices firmward.DeviceService, logger *slog.Logger) (*nacRuntime, error) {
+func newNACRuntime(f nacFlags, dataDir string, db *sqlstore.DB, logger *slog.Logger) (*nacRuntime, error) {
 	logger = logger.With(slog.String("component", "nac"))
 	key, err := loadNACKey(filepath.Join(dataDir, nacKeyFile))
 	if err != nil {
@@ -79,8 +79,11 @@ func newNACRuntime(f nacFlags, dataDir string, db *sqlstore.DB, devices firmward
 	}
 	rt := &nacRuntime{store: store, every: f.Interval, logger: logger}
 	cfg := nac.ReconcilerConfig{
-		Store: store, Devices: devices, Logger: logger,
+		Store: store, Logger: logger,
 		Actuator: &coaActuator{store: store, timeout: f.CoATimeout, retries: f.CoARetries, logger: logger},
+		// Every transition becomes a quarantine alert, which the
+		// notification channels send (a protected device's needs a person).
+		Alerts: sqlstore.NewAlertService(db),
 	}
 	if f.WebhookURL != "" {
 		sender, err := nacwebhook.New(nacwebhook.Config{URL: f.WebhookURL, Secret: f.WebhookSecret, Logger: logger})
@@ -129,13 +132,13 @@ func (rt *nacRuntime) api() *httpapi.NACConfig {
 	return &httpapi.NACConfig{Store: rt.store, Reconcile: func(ctx context.Context, ids ...int64) error {
 		_, err := rt.rec.Reconcile(ctx, ids...)
 		return err
-	}}
+	}, PolicyChanged: rt.rec.NotifyAll}
 }
 
 // web returns the web UI's NAC configuration.
 func (rt *nacRuntime) web() *web.NACConfig {
 	api := rt.api()
-	return &web.NACConfig{Store: api.Store, Reconcile: api.Reconcile}
+	return &web.NACConfig{Store: api.Store, Reconcile: api.Reconcile, PolicyChanged: api.PolicyChanged}
 }
 
 // mount adds the rlm_rest endpoint when it is configured.
@@ -304,6 +307,13 @@ func (a *coaActuator) Act(ctx context.Context, ev nac.Evaluation, t nac.Transiti
 		}
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if s.Event == "Stop" {
+			errs = append(errs, a.store.RecordNACEvent(ctx, firmward.NACEvent{
+				DeviceID: ev.Device.ID, Kind: firmward.NACEventCoA, Actor: "firmward", Enforced: true, Outcome: "skipped",
+				Message: "the last session of " + mac + " on NAS " + orDash(strings.TrimSpace(s.NASIdentifier+" "+s.NASIP)) + " has ended (Accounting Stop): it gets the new answer when it next authenticates",
+			}))
 			continue
 		}
 		_, err = client.Send(ctx, radius.CoARequest{

@@ -60,6 +60,9 @@ type Main struct {
 	MaxArtifactBytes int64         // largest artifact upload
 	TUFDir           string        // TUF repository that signs releases; "" is DATA/tuf
 	NAC              nacFlags      // network access control (issue 6; nacwire.go)
+	NotifyInterval   time.Duration // notification rounds: plan and send (notifywire.go); 0: off
+	MQTTURL          string        // MQTT broker for agent nudges; "" is off (mqttwire.go)
+	CampaignInterval time.Duration // how often the campaign runner steps; 0 is off
 
 	Stdout io.Writer // the admin token and the listening line
 	Stderr io.Writer // logs
@@ -80,7 +83,13 @@ type Main struct {
 
 	nac *nacRuntime // NAC store, reconciler and RADIUS endpoint
 
+	stopNudges func() // ends the MQTT nudge publisher (nil when not started)
+
 	scans *scanRuntime // discovery: scans from the server, ingest, schedules (scanwire.go)
+
+	notify *notifyRuntime // reminders and alerts: channels, dispatcher (notifywire.go)
+	// campaigns is the campaign runner (campaignwire.go).
+	campaigns *campaignRuntime
 }
 
 // NewMain returns a Main with the default configuration, writing to stdout
@@ -94,12 +103,14 @@ func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 		ShutdownTimeout:  defaultShutdownTimeout,
 		AssessInterval:   defaultAssessInterval,
 		PollInterval:     ddi.DefaultPollInterval,
+		CampaignInterval: defaultCampaignInterval,
 		StaleMonths:      lifecycle.DefaultStaleMonths,
 		MaxArtifactBytes: defaultMaxArtifactBytes,
 		Stdout:           stdout,
 		Stderr:           stderr,
 		Getenv:           getenv,
 		NAC:              defaultNACFlags(),
+		NotifyInterval:   defaultNotifyInterval,
 	}
 }
 
@@ -117,11 +128,14 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
 	fs.DurationVar(&m.AssessInterval, "assess-interval", m.AssessInterval, "re-match every device against every CVE this often (expired risk acceptances reopen); changes are re-matched as they happen; 0 turns the periodic run off")
 	m.NAC.register(fs)
+	fs.DurationVar(&m.CampaignInterval, "campaign-interval", m.CampaignInterval, "how often the campaign runner moves campaigns on (waves, timeouts, tasks); 0 turns it off")
+	fs.DurationVar(&m.NotifyInterval, "notify-interval", m.NotifyInterval, "plan and send notifications (alerts, digests, retries) this often; 0 turns sending off")
 	fs.DurationVar(&m.PollInterval, "poll-interval", m.PollInterval, "how often devices (hawkBit DDI and firmward-agent) are told to poll")
 	fs.StringVar(&m.DDIGatewayToken, "ddi-gateway-token", m.DDIGatewayToken, "accept this DDI GatewayToken for every registered device (`secret`; empty: off)")
 	fs.IntVar(&m.StaleMonths, "stale-months", m.StaleMonths, "a device with open findings is orphaned when no firmware newer than this many `months` is known")
 	fs.StringVar(&m.EnrollmentKey, "enrollment-key", m.EnrollmentKey, "pre-shared `key` with which devices enroll themselves (POST /api/v1/enroll; empty: off)")
 	fs.StringVar(&m.TUFDir, "tuf-dir", m.TUFDir, "TUF repository `directory` that signs releases (default DATA/tuf; made by firmward keys init)")
+	fs.StringVar(&m.MQTTURL, "mqtt-url", m.MQTTURL, "MQTT broker `URL` (tcp://127.0.0.1:1883) on which firmward-agents are nudged when an action reaches them (empty: off)")
 	fs.Int64Var(&m.MaxArtifactBytes, "max-artifact-size", m.MaxArtifactBytes, "largest release artifact upload, in `bytes`")
 	a := &app{stdout: m.Stdout, stderr: m.Stderr, getenv: m.Getenv}
 	if _, err := a.parse(fs, name, args, false, 0, 0); err != nil {
@@ -190,7 +204,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.engine = assess.NewEngine(assess.Sources{Vulns: vulns, Devices: devices, Findings: findings},
 		assess.RunOptions{Policy: risk.DefaultPolicy()}, m.logger.With(slog.String("component", "matching")))
 	watchedDevices := assess.WatchDevices(devices, m.engine)
-	if m.nac, err = newNACRuntime(m.NAC, m.DataDir, db, devices, m.logger); err != nil {
+	if m.nac, err = newNACRuntime(m.NAC, m.DataDir, db, m.logger); err != nil {
 		return fmt.Errorf("starting network access control: %w", err)
 	}
 	watchedDevices = m.nac.watch(watchedDevices)
@@ -207,6 +221,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	releases := sqlstore.NewReleaseService(db)
 	delivery := sqlstore.NewDeliveryService(db)
+	m.campaigns = newCampaignRuntime(db, releases, watchedDevices, m.logger)
+	if m.stopNudges, err = startNudges(ctx, m.MQTTURL, delivery, m.logger); err != nil {
+		return err
+	}
 	// With a TUF repository, new releases are signed and withdrawn ones
 	// unsigned; its metadata is served under /tuf/.
 	tufDir := m.TUFDir
@@ -241,6 +259,10 @@ func (m *Main) Run(ctx context.Context) error {
 	// (lifecycle.OpenFirmware).
 	eolStore, checkStore := sqlstore.NewEOLService(db), sqlstore.NewCheckService(db)
 	lifecyclePolicy := lifecycle.Policy{StaleMonths: m.StaleMonths}
+	// Reminders and alerts (issue 7): channels, recipients, the dispatcher.
+	if m.notify, err = newNotifyRuntime(m.DataDir, db, devices, findings, checkStore, m.NotifyInterval, m.logger); err != nil {
+		return fmt.Errorf("starting notifications: %w", err)
+	}
 	api := httpapi.NewServer(httpapi.Config{
 		EOL:           eolStore,
 		Checks:        checkStore,
@@ -261,8 +283,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Artifacts:     artifacts,
 		EnrollmentKey: m.EnrollmentKey,
 		NAC:           m.nac.api(),
+		Campaigns:     m.campaigns.campaigns,
+		Tasks:         m.campaigns.tasks,
+		RolloutPolicy: m.campaigns.policy,
 		Scans:         m.scans.runner,
 		Alerts:        m.scans.alerts,
+		Notify:        m.notify.notifyStore(),
+		NotifyTester:  m.notify.notifyTester(),
 	})
 	ui, err := web.New(web.Config{
 		EOL:           eolStore,
@@ -279,8 +306,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:           time.Now,
 		SecureCookies: m.SecureCookies,
 		NAC:           m.nac.web(),
+		Campaigns:     &web.CampaignConfig{Campaigns: m.campaigns.campaigns, Releases: releases, Delivery: delivery, Policy: m.campaigns.policy},
 		Scans:         m.scans.runner,
 		Alerts:        m.scans.alerts,
+		Notify:        m.notify.notifyStore(),
+		NotifyTester:  m.notify.notifyTester(),
 	})
 	if err != nil {
 		return fmt.Errorf("starting the web UI: %w", err)
@@ -319,6 +349,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.engine.NotifyFull()
 	m.nac.start(ctx)
 	m.scans.start(ctx)
+	m.notify.start(ctx)
+	m.campaigns.start(ctx, m.CampaignInterval)
 	go func() {
 		defer close(m.engineDone)
 		m.engine.Start(engineCtx, m.AssessInterval)
@@ -409,6 +441,12 @@ func (m *Main) Close() error {
 	}
 	m.nac.close()
 	m.scans.close()
+	m.notify.close()
+	m.campaigns.close()
+	if m.stopNudges != nil {
+		m.stopNudges()
+		m.stopNudges = nil
+	}
 	if m.stopSigning != nil {
 		m.stopSigning()
 		<-m.signingDone

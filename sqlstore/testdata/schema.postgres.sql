@@ -58,6 +58,39 @@ TABLE audit_head
     seq bigint NOT NULL
     hash text NOT NULL
 
+TABLE campaign_devices
+    campaign_id bigint NOT NULL
+    device_id bigint NOT NULL
+    wave bigint NOT NULL
+    joined_at bigint NOT NULL
+    action_id bigint NOT NULL DEFAULT 0
+    task_id bigint NOT NULL DEFAULT 0
+
+TABLE campaigns
+    id bigint NOT NULL IDENTITY
+    name text NOT NULL
+    kind text NOT NULL
+    release_id bigint NOT NULL
+    rollback_of bigint NOT NULL DEFAULT 0
+    spec text NOT NULL
+    status text NOT NULL
+    status_reason text NOT NULL DEFAULT ''::text
+    planned bigint NOT NULL DEFAULT 0
+    current_wave bigint NOT NULL DEFAULT '-1'::integer
+    wave_started_at bigint
+    accepted_failures bigint NOT NULL DEFAULT 0
+    override_wave bigint NOT NULL DEFAULT '-1'::integer
+    require_approval bigint NOT NULL DEFAULT 0
+    created_by text NOT NULL
+    creator_key text NOT NULL
+    approved_by text NOT NULL DEFAULT ''::text
+    approved_at bigint
+    started_at bigint
+    finished_at bigint
+    created_at bigint NOT NULL
+    updated_at bigint NOT NULL
+    version bigint NOT NULL DEFAULT 1
+
 TABLE check_cadences
     site_key text NOT NULL
     category text NOT NULL
@@ -298,6 +331,74 @@ TABLE nas_sessions
     event text NOT NULL
     at bigint NOT NULL
 
+TABLE notify_attempts
+    id bigint NOT NULL IDENTITY
+    delivery_id bigint NOT NULL
+    time bigint NOT NULL
+    channel_id bigint NOT NULL
+    channel_type text NOT NULL
+    recipient text NOT NULL
+    attempt integer NOT NULL
+    outcome text NOT NULL
+    error text NOT NULL DEFAULT ''::text
+
+TABLE notify_channels
+    id bigint NOT NULL IDENTITY
+    name text NOT NULL
+    type text NOT NULL
+    enabled boolean NOT NULL DEFAULT true
+    smtp_host text NOT NULL DEFAULT ''::text
+    smtp_port integer NOT NULL DEFAULT 0
+    smtp_user text NOT NULL DEFAULT ''::text
+    smtp_mode text NOT NULL DEFAULT ''::text
+    mail_from text NOT NULL DEFAULT ''::text
+    url text NOT NULL DEFAULT ''::text
+    topic text NOT NULL DEFAULT ''::text
+    secret_sealed text NOT NULL DEFAULT ''::text
+    created_at bigint NOT NULL
+    updated_at bigint NOT NULL
+
+TABLE notify_cursors
+    name text NOT NULL
+    position bigint NOT NULL
+
+TABLE notify_deliveries
+    id bigint NOT NULL IDENTITY
+    dedupe_key text NOT NULL
+    alert_id bigint NOT NULL DEFAULT 0
+    kind text NOT NULL
+    severity text NOT NULL
+    channel_id bigint NOT NULL
+    recipient_id bigint NOT NULL DEFAULT 0
+    address text NOT NULL DEFAULT ''::text
+    subject text NOT NULL
+    body text NOT NULL
+    payload text NOT NULL DEFAULT '{}'::text
+    status text NOT NULL
+    attempts integer NOT NULL DEFAULT 0
+    next_attempt_at bigint NOT NULL
+    last_error text NOT NULL DEFAULT ''::text
+    claimed_by text NOT NULL DEFAULT ''::text
+    claimed_until bigint
+    sent_at bigint
+    created_at bigint NOT NULL
+
+TABLE notify_recipients
+    id bigint NOT NULL IDENTITY
+    name text NOT NULL
+    channel_id bigint NOT NULL
+    address text NOT NULL DEFAULT ''::text
+    kinds text NOT NULL DEFAULT ''::text
+    min_severity text NOT NULL
+    mode text NOT NULL
+    digest_hour integer NOT NULL
+    quiet_start text NOT NULL DEFAULT ''::text
+    quiet_end text NOT NULL DEFAULT ''::text
+    time_zone text NOT NULL
+    enabled boolean NOT NULL DEFAULT true
+    created_at bigint NOT NULL
+    updated_at bigint NOT NULL
+
 TABLE observations
     id bigint NOT NULL IDENTITY
     run_id bigint NOT NULL
@@ -390,6 +491,25 @@ TABLE sessions
     created_at bigint NOT NULL
     expires_at bigint NOT NULL
 
+TABLE tasks
+    id bigint NOT NULL IDENTITY
+    campaign_id bigint NOT NULL
+    device_id bigint NOT NULL
+    release_id bigint NOT NULL
+    kind text NOT NULL
+    status text NOT NULL
+    title text NOT NULL
+    instructions text NOT NULL DEFAULT ''::text
+    target_version text NOT NULL DEFAULT ''::text
+    assignee text NOT NULL DEFAULT ''::text
+    due_at bigint NOT NULL
+    created_by text NOT NULL
+    created_at bigint NOT NULL
+    closed_at bigint
+    closed_by text NOT NULL DEFAULT ''::text
+    close_note text NOT NULL DEFAULT ''::text
+    observed_version text NOT NULL DEFAULT ''::text
+
 TABLE tokens
     id bigint NOT NULL IDENTITY
     name text NOT NULL
@@ -417,6 +537,11 @@ CONSTRAINT alerts.alerts_pkey PRIMARY KEY (id)
 CONSTRAINT audit_events.audit_events_pkey PRIMARY KEY (seq)
 CONSTRAINT audit_head.audit_head_id_check CHECK ((id = 1))
 CONSTRAINT audit_head.audit_head_pkey PRIMARY KEY (id)
+CONSTRAINT campaign_devices.campaign_devices_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES campaigns(id) ON DELETE CASCADE
+CONSTRAINT campaign_devices.campaign_devices_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT campaign_devices.campaign_devices_pkey PRIMARY KEY (campaign_id, device_id)
+CONSTRAINT campaigns.campaigns_pkey PRIMARY KEY (id)
+CONSTRAINT campaigns.campaigns_release_id_fkey FOREIGN KEY (release_id) REFERENCES releases(id)
 CONSTRAINT check_cadences.check_cadences_pkey PRIMARY KEY (site_key, category)
 CONSTRAINT conflicts.conflicts_pkey PRIMARY KEY (id)
 CONSTRAINT device_attributes.device_attributes_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
@@ -448,6 +573,15 @@ CONSTRAINT nac_states.nac_states_device_id_fkey FOREIGN KEY (device_id) REFERENC
 CONSTRAINT nac_states.nac_states_pkey PRIMARY KEY (device_id)
 CONSTRAINT nas_secrets.nas_secrets_pkey PRIMARY KEY (nas)
 CONSTRAINT nas_sessions.nas_sessions_pkey PRIMARY KEY (mac)
+CONSTRAINT notify_attempts.notify_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES notify_deliveries(id) ON DELETE CASCADE
+CONSTRAINT notify_attempts.notify_attempts_pkey PRIMARY KEY (id)
+CONSTRAINT notify_channels.notify_channels_name_key UNIQUE (name)
+CONSTRAINT notify_channels.notify_channels_pkey PRIMARY KEY (id)
+CONSTRAINT notify_cursors.notify_cursors_pkey PRIMARY KEY (name)
+CONSTRAINT notify_deliveries.notify_deliveries_dedupe_key_channel_id_recipient_id_key UNIQUE (dedupe_key, channel_id, recipient_id)
+CONSTRAINT notify_deliveries.notify_deliveries_pkey PRIMARY KEY (id)
+CONSTRAINT notify_recipients.notify_recipients_channel_id_fkey FOREIGN KEY (channel_id) REFERENCES notify_channels(id) ON DELETE CASCADE
+CONSTRAINT notify_recipients.notify_recipients_pkey PRIMARY KEY (id)
 CONSTRAINT observations.observations_pkey PRIMARY KEY (id)
 CONSTRAINT open_firmware.open_firmware_entry_key_key UNIQUE (entry_key)
 CONSTRAINT open_firmware.open_firmware_pkey PRIMARY KEY (id)
@@ -460,12 +594,17 @@ CONSTRAINT scan_schedules.scan_schedules_pkey PRIMARY KEY (site)
 CONSTRAINT schema_migrations.schema_migrations_pkey PRIMARY KEY (version)
 CONSTRAINT sessions.sessions_pkey PRIMARY KEY (secret_hash)
 CONSTRAINT sessions.sessions_token_id_fkey FOREIGN KEY (token_id) REFERENCES tokens(id) ON DELETE CASCADE
+CONSTRAINT tasks.tasks_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES campaigns(id) ON DELETE CASCADE
+CONSTRAINT tasks.tasks_device_id_fkey FOREIGN KEY (device_id) REFERENCES devices(id) ON DELETE CASCADE
+CONSTRAINT tasks.tasks_pkey PRIMARY KEY (id)
+CONSTRAINT tasks.tasks_release_id_fkey FOREIGN KEY (release_id) REFERENCES releases(id)
 CONSTRAINT tokens.tokens_pkey PRIMARY KEY (id)
 CONSTRAINT tokens.tokens_secret_hash_key UNIQUE (secret_hash)
 CONSTRAINT vuln_records.vuln_records_pkey PRIMARY KEY (cve, source)
 
 CREATE INDEX action_feedback_action ON action_feedback USING btree (action_id, id);
 CREATE UNIQUE INDEX action_feedback_pkey ON action_feedback USING btree (id);
+CREATE INDEX actions_campaign ON actions USING btree (campaign_id, id) WHERE (campaign_id <> 0);
 CREATE INDEX actions_device ON actions USING btree (device_id, id);
 CREATE INDEX actions_open ON actions USING btree (device_id, id) WHERE (status = ANY (ARRAY['scheduled'::text, 'running'::text, 'canceling'::text]));
 CREATE UNIQUE INDEX actions_pkey ON actions USING btree (id);
@@ -480,6 +619,9 @@ CREATE INDEX audit_events_actor ON audit_events USING btree (actor, seq);
 CREATE INDEX audit_events_object ON audit_events USING btree (object_type, object_id, seq);
 CREATE UNIQUE INDEX audit_events_pkey ON audit_events USING btree (seq);
 CREATE UNIQUE INDEX audit_head_pkey ON audit_head USING btree (id);
+CREATE UNIQUE INDEX campaign_devices_pkey ON campaign_devices USING btree (campaign_id, device_id);
+CREATE UNIQUE INDEX campaigns_pkey ON campaigns USING btree (id);
+CREATE INDEX campaigns_status ON campaigns USING btree (status, id);
 CREATE UNIQUE INDEX check_cadences_pkey ON check_cadences USING btree (site_key, category);
 CREATE INDEX conflicts_device ON conflicts USING btree (device_id, field, status);
 CREATE UNIQUE INDEX conflicts_pkey ON conflicts USING btree (id);
@@ -522,6 +664,17 @@ CREATE INDEX nac_states_active ON nac_states USING btree (device_id) WHERE (quar
 CREATE UNIQUE INDEX nac_states_pkey ON nac_states USING btree (device_id);
 CREATE UNIQUE INDEX nas_secrets_pkey ON nas_secrets USING btree (nas);
 CREATE UNIQUE INDEX nas_sessions_pkey ON nas_sessions USING btree (mac);
+CREATE INDEX notify_attempts_delivery ON notify_attempts USING btree (delivery_id, id);
+CREATE UNIQUE INDEX notify_attempts_pkey ON notify_attempts USING btree (id);
+CREATE UNIQUE INDEX notify_channels_name_key ON notify_channels USING btree (name);
+CREATE UNIQUE INDEX notify_channels_pkey ON notify_channels USING btree (id);
+CREATE UNIQUE INDEX notify_cursors_pkey ON notify_cursors USING btree (name);
+CREATE UNIQUE INDEX notify_deliveries_dedupe_key_channel_id_recipient_id_key ON notify_deliveries USING btree (dedupe_key, channel_id, recipient_id);
+CREATE INDEX notify_deliveries_due ON notify_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+CREATE UNIQUE INDEX notify_deliveries_pkey ON notify_deliveries USING btree (id);
+CREATE INDEX notify_deliveries_status ON notify_deliveries USING btree (status, id);
+CREATE INDEX notify_recipients_channel ON notify_recipients USING btree (channel_id);
+CREATE UNIQUE INDEX notify_recipients_pkey ON notify_recipients USING btree (id);
 CREATE INDEX observations_device ON observations USING btree (device_id, id);
 CREATE UNIQUE INDEX observations_pkey ON observations USING btree (id);
 CREATE INDEX observations_run ON observations USING btree (run_id, id);
@@ -538,6 +691,10 @@ CREATE UNIQUE INDEX schema_migrations_pkey ON schema_migrations USING btree (ver
 CREATE INDEX sessions_expires ON sessions USING btree (expires_at);
 CREATE UNIQUE INDEX sessions_pkey ON sessions USING btree (secret_hash);
 CREATE INDEX sessions_token ON sessions USING btree (token_id);
+CREATE INDEX tasks_campaign ON tasks USING btree (campaign_id, id);
+CREATE INDEX tasks_device ON tasks USING btree (device_id, id);
+CREATE INDEX tasks_open ON tasks USING btree (assignee, id) WHERE (status = 'open'::text);
+CREATE UNIQUE INDEX tasks_pkey ON tasks USING btree (id);
 CREATE UNIQUE INDEX tokens_pkey ON tokens USING btree (id);
 CREATE UNIQUE INDEX tokens_secret_hash_key ON tokens USING btree (secret_hash);
 CREATE UNIQUE INDEX vuln_records_pkey ON vuln_records USING btree (cve, source);

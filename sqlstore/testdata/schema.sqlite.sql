@@ -33,6 +33,8 @@ CREATE TABLE actions (
 	last_feedback_at INTEGER
 ) STRICT;
 
+CREATE INDEX actions_campaign ON actions (campaign_id, id) WHERE campaign_id <> 0;
+
 CREATE INDEX actions_device ON actions (device_id, id);
 
 CREATE INDEX actions_open ON actions (device_id, id) WHERE status IN ('scheduled', 'running', 'canceling');
@@ -83,6 +85,44 @@ CREATE TABLE audit_head (
 	seq  INTEGER NOT NULL,
 	hash TEXT    NOT NULL
 ) STRICT;
+
+CREATE TABLE campaign_devices (
+	campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+	device_id   INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	wave        INTEGER NOT NULL,
+	joined_at   INTEGER NOT NULL,
+	action_id   INTEGER NOT NULL DEFAULT 0,
+	task_id     INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (campaign_id, device_id)
+) STRICT;
+
+CREATE TABLE campaigns (
+	id                INTEGER PRIMARY KEY AUTOINCREMENT,
+	name              TEXT    NOT NULL,
+	kind              TEXT    NOT NULL,
+	release_id        INTEGER NOT NULL REFERENCES releases (id),
+	rollback_of       INTEGER NOT NULL DEFAULT 0,
+	spec              TEXT    NOT NULL,
+	status            TEXT    NOT NULL,
+	status_reason     TEXT    NOT NULL DEFAULT '',
+	planned           INTEGER NOT NULL DEFAULT 0,
+	current_wave      INTEGER NOT NULL DEFAULT -1,
+	wave_started_at   INTEGER,
+	accepted_failures INTEGER NOT NULL DEFAULT 0,
+	override_wave     INTEGER NOT NULL DEFAULT -1,
+	require_approval  INTEGER NOT NULL DEFAULT 0,
+	created_by        TEXT    NOT NULL,
+	creator_key       TEXT    NOT NULL,
+	approved_by       TEXT    NOT NULL DEFAULT '',
+	approved_at       INTEGER,
+	started_at        INTEGER,
+	finished_at       INTEGER,
+	created_at        INTEGER NOT NULL,
+	updated_at        INTEGER NOT NULL,
+	version           INTEGER NOT NULL DEFAULT 1
+) STRICT;
+
+CREATE INDEX campaigns_status ON campaigns (status, id);
 
 CREATE TABLE check_cadences (
 	site_key   TEXT    NOT NULL,
@@ -409,6 +449,89 @@ CREATE TABLE nas_sessions (
 	at              INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE notify_attempts (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	delivery_id     INTEGER NOT NULL REFERENCES notify_deliveries (id) ON DELETE CASCADE,
+	time            INTEGER NOT NULL,
+	channel_id      INTEGER NOT NULL,
+	channel_type    TEXT    NOT NULL,
+	recipient       TEXT    NOT NULL,
+	attempt         INTEGER NOT NULL,
+	outcome         TEXT    NOT NULL,
+	error           TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX notify_attempts_delivery ON notify_attempts (delivery_id, id);
+
+CREATE TABLE notify_channels (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	name           TEXT    NOT NULL,
+	type           TEXT    NOT NULL,
+	enabled        INTEGER NOT NULL DEFAULT 1,
+	smtp_host      TEXT    NOT NULL DEFAULT '',
+	smtp_port      INTEGER NOT NULL DEFAULT 0,
+	smtp_user      TEXT    NOT NULL DEFAULT '',
+	smtp_mode      TEXT    NOT NULL DEFAULT '',
+	mail_from      TEXT    NOT NULL DEFAULT '',
+	url            TEXT    NOT NULL DEFAULT '',
+	topic          TEXT    NOT NULL DEFAULT '',
+	secret_sealed  TEXT    NOT NULL DEFAULT '',
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL,
+	UNIQUE (name)
+) STRICT;
+
+CREATE TABLE notify_cursors (
+	name            TEXT    PRIMARY KEY,
+	position        INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE notify_deliveries (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	dedupe_key      TEXT    NOT NULL,
+	alert_id        INTEGER NOT NULL DEFAULT 0,
+	kind            TEXT    NOT NULL,
+	severity        TEXT    NOT NULL,
+	channel_id      INTEGER NOT NULL,
+	recipient_id    INTEGER NOT NULL DEFAULT 0,
+	address         TEXT    NOT NULL DEFAULT '',
+	subject         TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	payload         TEXT    NOT NULL DEFAULT '{}',
+	status          TEXT    NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	claimed_by      TEXT    NOT NULL DEFAULT '',
+	claimed_until   INTEGER,
+	sent_at         INTEGER,
+	created_at      INTEGER NOT NULL,
+	UNIQUE (dedupe_key, channel_id, recipient_id)
+) STRICT;
+
+CREATE INDEX notify_deliveries_due ON notify_deliveries (next_attempt_at) WHERE status = 'pending';
+
+CREATE INDEX notify_deliveries_status ON notify_deliveries (status, id);
+
+CREATE TABLE notify_recipients (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	name           TEXT    NOT NULL,
+	channel_id     INTEGER NOT NULL REFERENCES notify_channels (id) ON DELETE CASCADE,
+	address        TEXT    NOT NULL DEFAULT '',
+	kinds          TEXT    NOT NULL DEFAULT '',
+	min_severity   TEXT    NOT NULL,
+	mode           TEXT    NOT NULL,
+	digest_hour    INTEGER NOT NULL,
+	quiet_start    TEXT    NOT NULL DEFAULT '',
+	quiet_end      TEXT    NOT NULL DEFAULT '',
+	time_zone      TEXT    NOT NULL,
+	enabled        INTEGER NOT NULL DEFAULT 1,
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX notify_recipients_channel ON notify_recipients (channel_id);
+
 CREATE TABLE observations (
 	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	run_id     INTEGER NOT NULL,
@@ -522,6 +645,32 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
 CREATE INDEX sessions_token ON sessions (token_id);
+
+CREATE TABLE tasks (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	campaign_id      INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+	device_id        INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	release_id       INTEGER NOT NULL REFERENCES releases (id),
+	kind             TEXT    NOT NULL,
+	status           TEXT    NOT NULL,
+	title            TEXT    NOT NULL,
+	instructions     TEXT    NOT NULL DEFAULT '',
+	target_version   TEXT    NOT NULL DEFAULT '',
+	assignee         TEXT    NOT NULL DEFAULT '',
+	due_at           INTEGER NOT NULL,
+	created_by       TEXT    NOT NULL,
+	created_at       INTEGER NOT NULL,
+	closed_at        INTEGER,
+	closed_by        TEXT    NOT NULL DEFAULT '',
+	close_note       TEXT    NOT NULL DEFAULT '',
+	observed_version TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX tasks_campaign ON tasks (campaign_id, id);
+
+CREATE INDEX tasks_device ON tasks (device_id, id);
+
+CREATE INDEX tasks_open ON tasks (assignee, id) WHERE status = 'open';
 
 CREATE TABLE tokens (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,0 +1,238 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/lifecycle"
+	"github.com/firmward/firmward/vuln"
+)
+
+// Runner moves running campaigns on: each Tick reads every running or
+// paused campaign, takes a Step and applies its decisions in one
+// transaction on the version it read. Two runners on one database take
+// each decision once: the second finds the version moved and skips.
+type Runner struct {
+	Campaigns firmward.CampaignService
+	Releases  firmward.ReleaseService
+	Devices   firmward.DeviceService
+	Policy    Policy
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Tick takes one step for every active campaign and returns how many
+// decisions were applied. A campaign whose step fails is logged and the
+// others go on; the first error is returned.
+func (r *Runner) Tick(ctx context.Context) (int, error) {
+	var active []*firmward.Campaign
+	for _, st := range []firmward.CampaignStatus{firmward.CampaignRunning, firmward.CampaignPaused} {
+		for after := int64(0); ; {
+			page, next, err := r.Campaigns.FindCampaigns(ctx, firmward.CampaignFilter{Status: st, After: after, Limit: firmward.MaxPageSize})
+			if err != nil {
+				return 0, fmt.Errorf("listing campaigns: %w", err)
+			}
+			active = append(active, page...)
+			if next == 0 {
+				break
+			}
+			after = next
+		}
+	}
+	n := 0
+	var first error
+	for _, c := range active {
+		k, err := r.StepCampaign(ctx, c)
+		n += k
+		if err != nil {
+			r.logger().Error("campaign step failed", "campaign", c.ID, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return n, first
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+// StepCampaign takes one step for c and applies it; a step another runner
+// took first (ECONFLICT) counts as nothing done.
+func (r *Runner) StepCampaign(ctx context.Context, c *firmward.Campaign) (int, error) {
+	st, err := r.State(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	ds := Step(*st, r.now(), r.Policy)
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	if _, err := r.Campaigns.ApplyCampaignStep(ctx, c.ID, c.Version, ds); err != nil {
+		if firmward.ErrorCode(err) == firmward.ECONFLICT {
+			r.logger().Debug("campaign moved on meanwhile", "campaign", c.ID, "version", c.Version)
+			return 0, nil
+		}
+		return 0, fmt.Errorf("applying the step of campaign %d: %w", c.ID, err)
+	}
+	for _, d := range ds {
+		r.logger().Info("campaign decision", "campaign", c.ID, "decision", d.String())
+	}
+	return len(ds), nil
+}
+
+// State reads what Step needs about c.
+func (r *Runner) State(ctx context.Context, c *firmward.Campaign) (*State, error) {
+	rel, err := r.Releases.FindReleaseByID(ctx, c.ReleaseID)
+	if err != nil {
+		return nil, fmt.Errorf("reading release of campaign %d: %w", c.ID, err)
+	}
+	members, err := r.Campaigns.CampaignMembers(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Campaign: c, Release: rel, Members: members}
+	if c.Status == firmward.CampaignRunning && (!c.Planned || c.Dynamic) {
+		if st.Candidates, err = Candidates(ctx, r.Devices, &c.Target); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// Candidates reads the devices matching t (the store narrows by category,
+// site, manufacturer and first tag; Matches checks the rest).
+func Candidates(ctx context.Context, devices firmward.DeviceService, t *firmward.CampaignTarget) ([]*firmward.Device, error) {
+	var out []*firmward.Device
+	if len(t.DeviceIDs) > 0 {
+		for _, id := range t.DeviceIDs {
+			d, err := devices.FindDeviceByID(ctx, id)
+			if firmward.ErrorCode(err) == firmward.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading device %d: %w", id, err)
+			}
+			if t.Matches(d) {
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	}
+	f := firmward.DeviceFilter{Category: t.Category, Site: t.Site, Manufacturer: t.Manufacturer, Limit: firmward.MaxPageSize}
+	if len(t.Tags) > 0 {
+		f.Tag = t.Tags[0]
+	}
+	for {
+		page, next, err := devices.FindDevices(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("reading target devices: %w", err)
+		}
+		for _, d := range page {
+			if t.Matches(d) {
+				out = append(out, d)
+			}
+		}
+		if next == 0 {
+			return out, nil
+		}
+		f.After = next
+	}
+}
+
+// Run ticks every interval until ctx ends.
+func (r *Runner) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Tick(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			r.logger().Error("campaign runner", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CampaignReport is the status of a campaign: its waves' counts and when its soak
+// period ends.
+type CampaignReport struct {
+	Campaign  *firmward.Campaign         `json:"campaign"`
+	Release   *firmward.Release          `json:"release"`
+	Waves     []WaveStats                `json:"waves"`
+	SoakUntil *time.Time                 `json:"soak_until,omitempty"`
+	SoakFor   firmward.Category          `json:"soak_for,omitempty"`
+	Members   []*firmward.CampaignMember `json:"members,omitempty"`
+}
+
+// Summarize builds the CampaignReport of a campaign.
+func Summarize(c *firmward.Campaign, rel *firmward.Release, members []*firmward.CampaignMember, pol Policy) *CampaignReport {
+	var cats []firmward.Category
+	for _, m := range members {
+		if m.Device != nil {
+			cats = append(cats, m.Device.Category)
+		}
+	}
+	if c.Target.Category != "" {
+		cats = append(cats, c.Target.Category)
+	}
+	rep := &CampaignReport{Campaign: c, Release: rel, Waves: Waves(c, members), Members: members}
+	if until, cat := pol.SoakUntil(rel.ReleaseDate, cats); !until.IsZero() {
+		rep.SoakUntil, rep.SoakFor = &until, cat
+	}
+	return rep
+}
+
+// PreviousRelease returns the release a rollback of rel goes back to: the
+// newest release of the same manufacturer, older than rel, not withdrawn,
+// for at least one of rel's models; nil when there is none.
+func PreviousRelease(rel *firmward.Release, catalog []*firmward.Release) *firmward.Release {
+	var best *firmward.Release
+	for _, r := range catalog {
+		if r.ID == rel.ID || r.Withdrawn || !lifecycle.SameManufacturer(r.Manufacturer, rel.Manufacturer) ||
+			vuln.CompareVersions(r.Version, rel.Version) >= 0 {
+			continue
+		}
+		shared := false
+		for _, m := range r.Models {
+			shared = shared || slices.ContainsFunc(rel.Models, func(x string) bool { return strings.EqualFold(x, m) })
+		}
+		if shared && (best == nil || vuln.CompareVersions(r.Version, best.Version) > 0) {
+			best = r
+		}
+	}
+	return best
+}
+
+// RollbackTargets returns the devices of a campaign that may run its
+// release: those whose action finished with success or is still under
+// way.
+func RollbackTargets(members []*firmward.CampaignMember) []int64 {
+	var out []int64
+	for _, m := range members {
+		if a := m.Action; a != nil && (a.Status == firmward.ActionRunning || a.Status == firmward.ActionCanceling ||
+			(a.Status == firmward.ActionFinished && a.Result == firmward.ResultSuccess)) {
+			out = append(out, m.DeviceID)
+		}
+	}
+	return out
+}

@@ -1,0 +1,406 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/rollout"
+)
+
+// TestCampaignConformance checks campaigns, the runner's transactions and
+// tasks on both databases.
+func TestCampaignConformance(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		tests := []struct {
+			name string
+			fn   func(t *testing.T, b backend)
+		}{
+			{"CampaignCreate", testCampaignCreate},
+			{"CampaignApproval", testCampaignApproval},
+			{"CampaignRun", testCampaignRun},
+			{"CampaignExactlyOnce", testCampaignExactlyOnce},
+			{"CampaignCancel", testCampaignCancel},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.fn(t, b)
+			})
+		}
+	})
+}
+
+var approverCtx = firmward.WithActor(context.Background(), firmward.Actor{Kind: "token", ID: 3, Name: "bob", Role: firmward.RoleOperator})
+
+// campaignFixture is a release for Acme Cam 1 released long ago and a
+// clock the test moves.
+type campaignFixture struct {
+	db  *DB
+	dsn string
+	rel *firmward.Release
+	now time.Time
+	mu  sync.Mutex
+}
+
+func (f *campaignFixture) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func newCampaignFixture(t *testing.T, b backend) *campaignFixture {
+	t.Helper()
+	f := &campaignFixture{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	f.dsn = b.newDSN(t)
+	f.db = openDSN(t, f.dsn, Options{Now: f.Now})
+	f.rel = sampleRelease()
+	if err := NewReleaseService(f.db).CreateRelease(operatorCtx, f.rel); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *campaignFixture) device(t *testing.T, name string, mech firmward.UpdateMechanism, tags ...string) int64 {
+	t.Helper()
+	d := &firmward.Device{Name: name, Manufacturer: "Acme", Model: "Cam 1", FirmwareVersion: "1.0", UpdateMechanism: mech, Tags: tags}
+	if err := NewDeviceService(f.db).CreateDevice(operatorCtx, d); err != nil {
+		t.Fatal(err)
+	}
+	return d.ID
+}
+
+func (f *campaignFixture) runner(db *DB) *rollout.Runner {
+	return &rollout.Runner{Campaigns: NewCampaignService(db), Releases: NewReleaseService(db), Devices: NewDeviceService(db), Policy: rollout.DefaultPolicy(), Now: f.Now}
+}
+
+func (f *campaignFixture) create(t *testing.T, c *firmward.Campaign) *firmward.Campaign {
+	t.Helper()
+	c.ReleaseID = f.rel.ID
+	if err := NewCampaignService(f.db).CreateCampaign(operatorCtx, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func testCampaignCreate(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	cs := NewCampaignService(f.db)
+	for _, tc := range []struct {
+		name  string
+		c     firmward.Campaign
+		field string
+	}{
+		{"no name", firmward.Campaign{ReleaseID: f.rel.ID}, "name"},
+		{"bad type", firmward.Campaign{Name: "x", ReleaseID: f.rel.ID, Type: "skip"}, "type"},
+		{"bad wave", firmward.Campaign{Name: "x", ReleaseID: f.rel.ID, Waves: []firmward.WaveSpec{{Percent: 10, Count: 3}}}, "waves[0]"},
+		{"bad zone", firmward.Campaign{Name: "x", ReleaseID: f.rel.ID, Window: &firmward.MaintenanceSchedule{Cron: "0 2 * * *", DurationMinutes: 60, TimeZone: "Nowhere/City"}}, "maintenance_window.time_zone"},
+		{"dynamic list", firmward.Campaign{Name: "x", ReleaseID: f.rel.ID, Dynamic: true, Target: firmward.CampaignTarget{DeviceIDs: []int64{1}}}, "dynamic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := cs.CreateCampaign(operatorCtx, &tc.c)
+			wantCode(t, err, firmward.EINVALID)
+			if d := firmward.ErrorDetails(err); len(d) == 0 || d[0].Field != tc.field {
+				t.Fatalf("details = %+v, want field %s", d, tc.field)
+			}
+		})
+	}
+	wantCode(t, cs.CreateCampaign(operatorCtx, &firmward.Campaign{Name: "x", ReleaseID: 999}), firmward.ENOTFOUND)
+	c := f.create(t, &firmward.Campaign{
+		Name: "spring", Window: &firmward.MaintenanceSchedule{Cron: "0 2 * * *", DurationMinutes: 90, TimeZone: "Europe/Berlin"},
+		Waves: []firmward.WaveSpec{{Percent: 10}, {Percent: 90, SuccessThreshold: 95, ErrorThreshold: 5, OnError: firmward.OnErrorAbort}},
+	})
+	got, err := cs.FindCampaignByID(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != firmward.CampaignDraft || got.CurrentWave != -1 || got.Window == nil || got.Window.DurationMinutes != 90 || len(got.Waves) != 2 ||
+		got.Waves[1].OnError != firmward.OnErrorAbort || got.Staging.SuccessThreshold != 100 || got.CreatedBy != "token:2(ops)" || got.CreatorKey != "token:2" {
+		t.Fatalf("read back %+v", got)
+	}
+	list, next, err := cs.FindCampaigns(context.Background(), firmward.CampaignFilter{Status: firmward.CampaignDraft})
+	if err != nil || len(list) != 1 || next != 0 {
+		t.Fatalf("FindCampaigns = %v, %d, %v", list, next, err)
+	}
+	if _, _, err := NewReleaseService(f.db).WithdrawRelease(operatorCtx, f.rel.ID, "recall"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, cs.CreateCampaign(operatorCtx, &firmward.Campaign{Name: "late", ReleaseID: f.rel.ID}), firmward.ECONFLICT)
+	if evs := auditEvents(t, f.db); !hasAudit(evs, firmward.ActionCampaignCreate) {
+		t.Fatal("campaign.create not audited")
+	}
+}
+
+func hasAudit(evs []*firmward.AuditEvent, action string) bool {
+	for _, e := range evs {
+		if e.Action == action {
+			return true
+		}
+	}
+	return false
+}
+
+func testCampaignApproval(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	cs := NewCampaignService(f.db)
+	c := f.create(t, &firmward.Campaign{Name: "routers", RequireApproval: true})
+	_, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, "")
+	wantCode(t, err, firmward.ECONFLICT)
+	_, err = cs.ApproveCampaign(operatorCtx, c.ID)
+	wantCode(t, err, firmward.EFORBIDDEN)
+	got, err := cs.ApproveCampaign(approverCtx, c.ID)
+	if err != nil || got.ApprovedBy != "token:3(bob)" || got.CreatedBy != "token:2(ops)" || got.ApprovedAt == nil {
+		t.Fatalf("approve = %+v, %v", got, err)
+	}
+	_, err = cs.ApproveCampaign(approverCtx, c.ID)
+	wantCode(t, err, firmward.ECONFLICT)
+	if got, err = cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil || got.Status != firmward.CampaignRunning {
+		t.Fatalf("start = %+v, %v", got, err)
+	}
+	_, err = cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpResume, "")
+	wantCode(t, err, firmward.ECONFLICT)
+	if !hasAudit(auditEvents(t, f.db), firmward.ActionCampaignApprove) {
+		t.Fatal("campaign.approve not audited")
+	}
+}
+
+// testCampaignRun drives a campaign through the runner: the staging ring,
+// then the wave; a device reports through the delivery service; a task
+// closes when the device's version is edited.
+func testCampaignRun(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	ctx := context.Background()
+	cs, ds, ts := NewCampaignService(f.db), NewDeliveryService(f.db), NewTaskService(f.db)
+	stage := f.device(t, "stage", firmward.UpdateAgent, "staging")
+	prod := f.device(t, "prod", firmward.UpdateDDI)
+	web := f.device(t, "web", firmward.UpdateWebAdmin)
+	c := f.create(t, &firmward.Campaign{Name: "all", ActionTimeoutSeconds: 3600, TaskAssignee: "alice"})
+	if _, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := f.runner(f.db)
+	tick := func() {
+		t.Helper()
+		for range 5 {
+			n, err := r.Tick(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	tick()
+	members, err := cs.CampaignMembers(ctx, c.ID)
+	if err != nil || len(members) != 3 {
+		t.Fatalf("members = %v, %v", members, err)
+	}
+	byDev := map[int64]*firmward.CampaignMember{}
+	for _, m := range members {
+		byDev[m.DeviceID] = m
+	}
+	if byDev[stage].Wave != 0 || byDev[stage].Action == nil || byDev[prod].Wave != 1 || byDev[prod].Action != nil || byDev[prod].Device.Name != "prod" {
+		t.Fatalf("after the first ticks: stage %+v prod %+v", byDev[stage], byDev[prod])
+	}
+	if _, err := ds.AddFeedback(ctx, stage, byDev[stage].ActionID, &firmward.ActionFeedback{Execution: firmward.ExecClosed, Finished: firmward.ResultSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if members, err = cs.CampaignMembers(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		byDev[m.DeviceID] = m
+	}
+	if byDev[prod].Action == nil || byDev[prod].Action.CampaignID != c.ID || byDev[web].Task == nil || byDev[web].Task.Assignee != "alice" {
+		t.Fatalf("wave 1: prod %+v web %+v", byDev[prod], byDev[web])
+	}
+	task := byDev[web].Task
+	_, err = ts.CloseTask(operatorCtx, task.ID, "done")
+	wantCode(t, err, firmward.ECONFLICT)
+	if list, _, err := ts.FindTasks(ctx, firmward.TaskFilter{Assignee: "alice", Status: firmward.TaskOpen}); err != nil || len(list) != 1 {
+		t.Fatalf("FindTasks = %v, %v", list, err)
+	}
+	if got, err := ts.AssignTask(operatorCtx, task.ID, "carol", nil); err != nil || got.Assignee != "carol" {
+		t.Fatalf("AssignTask = %+v, %v", got, err)
+	}
+	// The DDI device stays silent: an hour later its action times out and
+	// the campaign pauses (one failure of one).
+	f.mu.Lock()
+	f.now = f.now.Add(time.Hour)
+	f.mu.Unlock()
+	tick()
+	got, err := cs.FindCampaignByID(ctx, c.ID)
+	if err != nil || got.Status != firmward.CampaignPaused {
+		t.Fatalf("after the timeout: %+v, %v", got, err)
+	}
+	a, err := ds.FindActionByID(ctx, byDev[prod].ActionID)
+	if err != nil || a.Status != firmward.ActionFinished || a.Result != firmward.ResultFailure {
+		t.Fatalf("timed-out action = %+v, %v", a, err)
+	}
+	fb, err := ds.ActionFeedback(ctx, a.ID)
+	if err != nil || len(fb) != 1 || len(fb[0].Details) != 1 {
+		t.Fatalf("feedback = %v, %v", fb, err)
+	}
+	// Resuming accepts the failure: the campaign finishes.
+	if got, err = cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpResume, "known bad unit"); err != nil || got.AcceptedFailures != 1 || got.OverrideWave != 1 {
+		t.Fatalf("resume = %+v, %v", got, err)
+	}
+	tick()
+	if got, _ = cs.FindCampaignByID(ctx, c.ID); got.Status != firmward.CampaignFinished {
+		t.Fatalf("status %s (%s), want finished", got.Status, got.StatusReason)
+	}
+	// The task closes by hand once the device's version is edited.
+	v := "2.0.1"
+	if _, err := NewDeviceService(f.db).UpdateDevice(operatorCtx, web, firmward.DeviceUpdate{FirmwareVersion: &v}); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := ts.CloseTask(operatorCtx, task.ID, "")
+	if err != nil || closed.Status != firmward.TaskClosed || closed.ObservedVersion != "2.0.1" || closed.ClosedAt == nil {
+		t.Fatalf("CloseTask = %+v, %v", closed, err)
+	}
+	evs := auditEvents(t, f.db)
+	for _, want := range []string{firmward.ActionCampaignJoin, firmward.ActionCampaignWave, firmward.ActionTaskCreate, firmward.ActionTaskAssign, firmward.ActionTaskClose, firmward.ActionCampaignStatus} {
+		if !hasAudit(evs, want) {
+			t.Errorf("%s not audited", want)
+		}
+	}
+}
+
+// testCampaignExactlyOnce runs three runners on three connection pools to
+// one database at once, while devices report success, through a staging
+// ring and two waves: every device gets one action, each audited once,
+// each wave starts once, and the campaign finishes; a step on a stale
+// version changes nothing.
+func testCampaignExactlyOnce(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	ctx := context.Background()
+	const n = 60
+	for i := range n {
+		var tags []string
+		if i < 3 {
+			tags = []string{"staging"}
+		}
+		f.device(t, "d", firmward.UpdateAgent, tags...)
+	}
+	c := f.create(t, &firmward.Campaign{Name: "race", Waves: []firmward.WaveSpec{{Percent: 20, SuccessThreshold: 100}, {Percent: 80, SuccessThreshold: 100}}})
+	cs, ds := NewCampaignService(f.db), NewDeliveryService(f.db)
+	if _, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := cs.FindCampaignByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runners := []*rollout.Runner{f.runner(f.db), f.runner(openDSN(t, f.dsn, Options{Now: f.Now})), f.runner(openDSN(t, f.dsn, Options{Now: f.Now}))}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, r := range runners {
+		wg.Go(func() {
+			for range 2000 {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				if _, err := r.Tick(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	// The devices: report success on every scheduled action until the
+	// campaign ends (bounded).
+	for range 400 {
+		acts, _, err := ds.FindActions(ctx, firmward.ActionFilter{Status: firmward.ActionScheduled, Limit: firmward.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range acts {
+			if _, err := ds.AddFeedback(ctx, a.DeviceID, a.ID, &firmward.ActionFeedback{Execution: firmward.ExecClosed, Finished: firmward.ResultSuccess}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := cs.FindCampaignByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Final() {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, err := cs.FindCampaignByID(ctx, c.ID)
+	if err != nil || got.Status != firmward.CampaignFinished {
+		t.Fatalf("campaign = %+v, %v", got, err)
+	}
+	if k := count(t, f.db, "actions"); k != n {
+		t.Fatalf("%d actions for %d devices", k, n)
+	}
+	var perDevice int
+	if err := f.db.SQL().QueryRowContext(ctx, "SELECT COUNT(DISTINCT device_id) FROM actions").Scan(&perDevice); err != nil || perDevice != n {
+		t.Fatalf("%d devices with actions, %v", perDevice, err)
+	}
+	counts := map[string]int{}
+	for _, e := range auditEvents(t, f.db) {
+		counts[e.Action]++
+	}
+	if counts[firmward.ActionActionCreate] != n || counts[firmward.ActionCampaignWave] != 3 {
+		t.Fatalf("audit counts %v: want %d action.create and 3 campaign.wave", counts, n)
+	}
+	_, err = cs.ApplyCampaignStep(ctx, c.ID, stale.Version, []firmward.CampaignDecision{{Kind: firmward.DecidePause, Reason: "stale"}})
+	wantCode(t, err, firmward.ECONFLICT)
+	if again, _ := cs.FindCampaignByID(ctx, c.ID); again.Status != firmward.CampaignFinished {
+		t.Fatalf("a stale step changed the campaign: %s", again.Status)
+	}
+}
+
+func testCampaignCancel(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	ctx := context.Background()
+	cs := NewCampaignService(f.db)
+	f.device(t, "a", firmward.UpdateAgent)
+	f.device(t, "b", firmward.UpdateTechnician)
+	c := f.create(t, &firmward.Campaign{Name: "stop"})
+	if _, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := f.runner(f.db)
+	for range 3 {
+		if _, err := r.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpCancel, "")
+	if err != nil || got.Status != firmward.CampaignCanceled || got.FinishedAt == nil {
+		t.Fatalf("cancel = %+v, %v", got, err)
+	}
+	members, err := cs.CampaignMembers(ctx, c.ID)
+	if err != nil || len(members) != 2 {
+		t.Fatalf("members = %v, %v", members, err)
+	}
+	for _, m := range members {
+		if m.Action != nil && m.Action.Status != firmward.ActionCanceled {
+			t.Errorf("action of device %d is %s", m.DeviceID, m.Action.Status)
+		}
+		if m.Task != nil && m.Task.Status != firmward.TaskCanceled {
+			t.Errorf("task of device %d is %s", m.DeviceID, m.Task.Status)
+		}
+		if m.Action == nil && m.Task == nil {
+			t.Errorf("device %d got neither action nor task", m.DeviceID)
+		}
+	}
+	_, err = cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpPause, "")
+	wantCode(t, err, firmward.ECONFLICT)
+}

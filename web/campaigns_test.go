@@ -1,0 +1,116 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/rollout"
+	"github.com/firmward/firmward/sqlstore"
+	"github.com/firmward/firmward/web"
+)
+
+// TestCampaignPages shows the campaign list and page (waves, failures
+// with the device's log, tasks) and drives approve, start, pause and
+// resume through the buttons, each for the right role.
+func TestCampaignPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "firmward.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	e := &env{
+		t: t, devices: sqlstore.NewDeviceService(db), tokens: sqlstore.NewTokenService(db), sessions: sqlstore.NewSessionService(db),
+		audit: sqlstore.NewAuditService(db), findings: sqlstore.NewFindingService(db),
+	}
+	releases, delivery, campaigns := sqlstore.NewReleaseService(db), sqlstore.NewDeliveryService(db), sqlstore.NewCampaignService(db)
+	h, err := web.New(web.Config{
+		Devices: e.devices, Tokens: e.tokens, Sessions: e.sessions, Audit: e.audit, Findings: e.findings,
+		Campaigns: &web.CampaignConfig{Campaigns: campaigns, Releases: releases, Delivery: delivery, Policy: rollout.DefaultPolicy()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	var operator string
+	if _, e.admin, err = e.tokens.CreateToken(ctx, "alice", firmward.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if _, operator, err = e.tokens.CreateToken(ctx, "olga", firmward.RoleOperator); err != nil {
+		t.Fatal(err)
+	}
+	opCtx := firmward.WithActor(ctx, firmward.Actor{Kind: "token", ID: 2, Name: "olga"})
+	rel := &firmward.Release{Manufacturer: "Acme", Models: []string{"Cam 1"}, Version: "2.0", Artifacts: []firmward.ReleaseArtifact{{Name: "cam.bin", URL: "https://vendor.example/cam.bin"}}}
+	if err := releases.CreateRelease(opCtx, rel); err != nil {
+		t.Fatal(err)
+	}
+	cam := e.addDevice(firmward.Device{Name: "porch cam", Manufacturer: "Acme", Model: "Cam 1", FirmwareVersion: "1.0", UpdateMechanism: firmward.UpdateAgent})
+	e.addDevice(firmward.Device{Name: "old cam", Manufacturer: "Acme", Model: "Cam 1", FirmwareVersion: "1.0", UpdateMechanism: firmward.UpdateNone})
+	c := &firmward.Campaign{Name: "cams", ReleaseID: rel.ID, RequireApproval: true}
+	if err := campaigns.CreateCampaign(opCtx, c); err != nil {
+		t.Fatal(err)
+	}
+	path := "/campaigns/" + itoa(c.ID)
+
+	op := e.browser()
+	op.signIn(operator)
+	wantContains(t, op.get("/campaigns").body, "cams", "draft", "needed")
+	p := op.get(path)
+	wantContains(t, p.body, "approval needed", "Start", "staging")
+	wantNotContains(t, p.body, ">Approve<")
+	if p = op.post(path+"/approve", url.Values{"csrf": {op.csrf}}); p.status != http.StatusForbidden {
+		t.Fatalf("operator approve: %d", p.status)
+	}
+	op.post(path+"/start", url.Values{"csrf": {op.csrf}})
+	wantContains(t, op.get(path).body, "Not done", "needs an approval")
+
+	admin := e.browser()
+	admin.signIn(e.admin)
+	wantContains(t, admin.get(path).body, ">Approve<")
+	if p = admin.post(path+"/approve", url.Values{"csrf": {admin.csrf}}); p.status != http.StatusSeeOther {
+		t.Fatalf("admin approve: %d %s", p.status, p.body)
+	}
+	op.get(path)
+	if p = op.post(path+"/start", url.Values{"csrf": {op.csrf}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d", p.status)
+	}
+	runner := &rollout.Runner{Campaigns: campaigns, Releases: releases, Devices: e.devices, Policy: rollout.DefaultPolicy()}
+	for range 3 {
+		if _, err := runner.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	members, err := campaigns.CampaignMembers(ctx, c.ID)
+	if err != nil || len(members) != 2 {
+		t.Fatalf("members = %v, %v", members, err)
+	}
+	var actionID int64
+	for _, m := range members {
+		if m.DeviceID == cam.ID {
+			actionID = m.ActionID
+		}
+	}
+	if _, err := delivery.AddFeedback(ctx, cam.ID, actionID, &firmward.ActionFeedback{Execution: firmward.ExecClosed, Finished: firmward.ResultFailure, Details: []string{"flash write error at 0x4000"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runner.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p = op.get(path)
+	wantContains(t, p.body, "paused", "Failures", "porch cam", "flash write error at 0x4000", "Isolate or replace old cam", "<progress", "Resume")
+	if p = op.post(path+"/resume", url.Values{"csrf": {op.csrf}, "reason": {"known bad unit"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("resume: %d", p.status)
+	}
+	wantContains(t, op.get(path).body, "resume done", "running", "known bad unit")
+	if !strings.Contains(op.get("/campaigns").body, "Campaigns") {
+		t.Fatal("no nav entry")
+	}
+}
