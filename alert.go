@@ -14,6 +14,9 @@ const (
 	AlertSLAOverdue   = "sla.overdue"   // a finding passed its due date
 	AlertTaskAssigned = "task.assigned" // a task was given to someone
 	AlertCheckDue     = "check.due"     // a periodic check of a device is due
+	// AlertComplianceReport is the monthly compliance report (issue 7,
+	// requirement 5): its summary and where to download it.
+	AlertComplianceReport = "report.monthly"
 )
 
 // Severity says how urgent an alert is.

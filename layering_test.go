@@ -16,7 +16,7 @@ const module = "github.com/firmward/firmward"
 // purePackages hold logic over the domain types only: the standard library,
 // the root package and each other. Every other package outside cmd/ and e2e
 // is an adapter for one outside thing.
-var purePackages = []string{"inventory", "seed", "vuln", "feeds", "risk", "assess", "artifact", "recog", "nac", "lifecycle", "ingest", "rollout", "agent/agentconf", "agent/install"}
+var purePackages = []string{"inventory", "seed", "vuln", "feeds", "risk", "assess", "artifact", "recog", "nac", "lifecycle", "ingest", "rollout", "agent/agentconf", "agent/install", "report"}
 
 type listedPackage struct {
 	ImportPath string

@@ -152,7 +152,7 @@ const (
 var DigestKinds = []string{AlertCheckDue, AlertSLAOverdue}
 
 // NotifyKinds lists the alert kinds a recipient can choose from.
-var NotifyKinds = []string{AlertDeviceNew, AlertKEVNew, AlertQuarantine, AlertSLAOverdue, AlertTaskAssigned, AlertCheckDue}
+var NotifyKinds = []string{AlertDeviceNew, AlertKEVNew, AlertQuarantine, AlertSLAOverdue, AlertTaskAssigned, AlertCheckDue, AlertComplianceReport}
 
 // NotifyRecipient is who gets what through which channel: the kinds
 // (empty: all), the lowest severity of immediate alerts, immediate or

@@ -64,6 +64,9 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	mux *http.ServeMux
+	// idleBody is the base poll's answer when nothing is pending and
+	// nothing is asked, rendered once: {"config":{"polling":{…}}}.
+	idleBody []byte
 }
 
 // New returns a Handler; it fails when cfg lacks a service.
@@ -84,6 +87,13 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	idle, err := json.Marshal(map[string]any{
+		"config": map[string]any{"polling": map[string]string{"sleep": pollSleep(cfg.PollInterval)}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ddi.New: rendering the idle poll: %w", err)
+	}
+	h.idleBody = append(idle, '\n')
 	const base = "/{tenant}/controller/v1/{controller}"
 	h.mux.Handle("GET "+base, h.auth(h.handleBase))
 	h.mux.Handle("GET "+base+"/deploymentBase/{action}", h.auth(h.handleDeployment))
@@ -176,7 +186,6 @@ func pollSleep(d time.Duration) string {
 }
 
 func (h *Handler) handleBase(w http.ResponseWriter, r *http.Request, d *device) {
-	links := map[string]link{}
 	poll := d.poll
 	if poll == nil { // a gateway: read what the target token's query gives
 		next, err := h.cfg.Delivery.NextAction(r.Context(), d.cred.DeviceID)
@@ -191,27 +200,62 @@ func (h *Handler) handleBase(w http.ResponseWriter, r *http.Request, d *device) 
 		}
 		poll = &firmward.DevicePoll{Credential: d.cred, Next: next, HasAttributes: len(attrs) > 0}
 	}
+	hd := w.Header()
+	hd["Content-Type"] = jsonContentType
+	hd["Cache-Control"] = noStore
 	a := poll.Next
-	if a != nil {
+	if a == nil && poll.HasAttributes {
+		// The fleet at rest: nothing to do, nothing to ask; the body was
+		// rendered once by New.
+		_, _ = w.Write(h.idleBody)
+		return
+	}
+	// The keys in the order encoding/json writes a map's: sorted.
+	b := make([]byte, 0, 256+2*len(d.base))
+	b = append(b, `{"_links":{`...)
+	sep := false
+	addLink := func(name, href string) {
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":{"href":`...)
+		b = appendJSONString(b, href)
+		b = append(b, '}')
+	}
+	if a != nil && a.Status == firmward.ActionCanceling {
+		addLink("cancelAction", d.base+"/cancelAction/"+strconv.FormatInt(a.ID, 10))
+	}
+	if !poll.HasAttributes {
+		addLink("configData", d.base+"/configData")
+	}
+	if a != nil && a.Status != firmward.ActionCanceling {
 		// c changes with the action's state, so that clients caching by
 		// URL fetch it again.
 		c := "?c=" + strconv.FormatInt(a.UpdatedAt.UnixMicro(), 36)
-		if a.Status == firmward.ActionCanceling {
-			links["cancelAction"] = link{d.base + "/cancelAction/" + strconv.FormatInt(a.ID, 10)}
-		} else {
-			links["deploymentBase"] = link{d.base + "/deploymentBase/" + strconv.FormatInt(a.ID, 10) + c}
-		}
+		addLink("deploymentBase", d.base+"/deploymentBase/"+strconv.FormatInt(a.ID, 10)+c)
 	}
-	if !poll.HasAttributes {
-		links["configData"] = link{d.base + "/configData"}
+	b = append(b, "},"...)
+	b = append(b, h.idleBody[1:]...) // "config":{…}}\n
+	_, _ = w.Write(b)
+}
+
+// Header values shared by every JSON answer (net/http only reads them).
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (HTML-safe).
+func appendJSONString(b []byte, s string) []byte {
+	q, err := json.Marshal(s)
+	if err != nil { // a string always encodes; keep the document valid anyway
+		return append(b, `""`...)
 	}
-	body := map[string]any{
-		"config": map[string]any{"polling": map[string]string{"sleep": pollSleep(h.cfg.PollInterval)}},
-	}
-	if len(links) > 0 {
-		body["_links"] = links
-	}
-	writeJSON(w, http.StatusOK, body)
+	return append(b, q...)
 }
 
 // ownAction returns the device's action named in the path, or ENOTFOUND

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -570,5 +571,144 @@ func BenchmarkBasePoll(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
 		})
+	}
+}
+
+// TestBasePollBody checks the hand-built base poll answer against the
+// same document encoded by encoding/json, for every combination of
+// action state and attributes, including hosts that need escaping.
+func TestBasePollBody(t *testing.T) {
+	h := &Handler{cfg: Config{PollInterval: 90 * time.Second}}
+	h.idleBody = []byte(`{"config":{"polling":{"sleep":"00:01:30"}}}` + "\n")
+	upd := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		next  *firmward.Action
+		attrs bool
+		base  string
+	}{
+		{"idle", nil, true, "http://h/default/controller/v1/c"},
+		{"no attributes", nil, false, "http://h/default/controller/v1/c"},
+		{"scheduled", &firmward.Action{ID: 7, Status: firmward.ActionScheduled, UpdatedAt: upd}, true, "http://h/default/controller/v1/c"},
+		{"running, no attributes", &firmward.Action{ID: 8, Status: firmward.ActionRunning, UpdatedAt: upd}, false, "http://h/default/controller/v1/c"},
+		{"canceling", &firmward.Action{ID: 9, Status: firmward.ActionCanceling, UpdatedAt: upd}, true, "http://h/default/controller/v1/c"},
+		{"canceling, no attributes", &firmward.Action{ID: 9, Status: firmward.ActionCanceling, UpdatedAt: upd}, false, `http://h<&>"\/default/controller/v1/c`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			links := map[string]link{}
+			if a := tc.next; a != nil {
+				if a.Status == firmward.ActionCanceling {
+					links["cancelAction"] = link{tc.base + "/cancelAction/" + strconv.FormatInt(a.ID, 10)}
+				} else {
+					links["deploymentBase"] = link{tc.base + "/deploymentBase/" + strconv.FormatInt(a.ID, 10) + "?c=" + strconv.FormatInt(a.UpdatedAt.UnixMicro(), 36)}
+				}
+			}
+			if !tc.attrs {
+				links["configData"] = link{tc.base + "/configData"}
+			}
+			doc := map[string]any{"config": map[string]any{"polling": map[string]string{"sleep": "00:01:30"}}}
+			if len(links) > 0 {
+				doc["_links"] = links
+			}
+			want, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.handleBase(rec, httptest.NewRequest(http.MethodGet, "/", nil), &device{base: tc.base, poll: &firmward.DevicePoll{Next: tc.next, HasAttributes: tc.attrs}})
+			if got := rec.Body.String(); got != string(want)+"\n" {
+				t.Errorf("body\n got %s\nwant %s", got, want)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// BenchmarkArtifactDownload measures artifact downloads by a device over
+// loopback HTTP (4 parallel clients, a 32 MiB file each time) beside
+// net/http's http.ServeFile of the same file in the same run. With
+// FIRMWARD_BENCH_NGINX_DIR and FIRMWARD_BENCH_NGINX_URL set it writes the
+// file as firmware.bin into that directory and also downloads it from
+// nginx at that URL (see docs/BENCHMARKS.md for the nginx config); the
+// benchmark never needs nginx otherwise.
+func BenchmarkArtifactDownload(b *testing.B) {
+	const size = 32 << 20
+	e := newEnv(b)
+	content := make([]byte, size)
+	for i := range content { // deterministic, not compressible by accident
+		content[i] = byte(i*7919 + i>>13)
+	}
+	rel := e.release("9.9", string(content))
+	dev, tok := e.device("bench", "bench-1")
+	e.deploy(rel.ID, dev, firmward.ActionForced, nil)
+	path, err := e.store.Path(rel.Artifacts[0].SHA256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, path) }))
+	b.Cleanup(bare.Close)
+	cases := []struct{ name, url string }{
+		{"ddi", e.srv.URL + "/default/controller/v1/bench-1/softwaremodules/" + strconv.FormatInt(rel.ID, 10) + "/artifacts/" + url.PathEscape(rel.Artifacts[0].Name)},
+		{"servefile", bare.URL + "/"},
+	}
+	if dir, u := os.Getenv("FIRMWARD_BENCH_NGINX_DIR"), os.Getenv("FIRMWARD_BENCH_NGINX_URL"); dir != "" && u != "" {
+		if err := os.WriteFile(filepath.Join(dir, "firmware.bin"), content, 0o644); err != nil { //nolint:gosec // a benchmark file nginx must read
+			b.Fatal(err)
+		}
+		cases = append(cases, struct{ name, url string }{"nginx", strings.TrimSuffix(u, "/") + "/firmware.bin"})
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, DisableCompression: true}}
+			b.SetBytes(size)
+			b.SetParallelism(2) // 2 × GOMAXPROCS clients
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequestWithContext(context.Background(), "GET", tc.url, nil)
+					req.Header.Set("Authorization", "TargetToken "+tok)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					n, _ := io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					if resp.StatusCode != 200 || n != size {
+						b.Errorf("status %d, %d bytes", resp.StatusCode, n)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestPollSeesChangesAtOnce pins the freshness bound of the base poll:
+// nothing about a device is cached between polls, so a replaced
+// (revoked) token is refused on the very next poll and a new action shows
+// in the very next poll.
+func TestPollSeesChangesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	dev, old := e.device("cam", "cam-1")
+	const path = "/default/controller/v1/cam-1"
+	if st, body, _ := e.do("GET", path, "TargetToken "+old, ""); st != http.StatusOK || strings.Contains(string(body), "deploymentBase") {
+		t.Fatalf("idle poll: %d %s", st, body)
+	}
+	a := e.deploy(e.release("1.0", "image").ID, dev, firmward.ActionForced, nil)
+	if st, body, _ := e.do("GET", path, "TargetToken "+old, ""); st != http.StatusOK || !strings.Contains(string(body), "/deploymentBase/"+strconv.FormatInt(a.ID, 10)) {
+		t.Fatalf("poll after deploying: %d %s", st, body)
+	}
+	_, fresh, err := e.delivery.CreateDeviceToken(context.Background(), dev, "cam-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, body, _ := e.do("GET", path, "TargetToken "+old, ""); st != http.StatusUnauthorized {
+		t.Fatalf("poll with the replaced token: %d %s", st, body)
+	}
+	if st, body, _ := e.do("GET", path, "TargetToken "+fresh, ""); st != http.StatusOK {
+		t.Fatalf("poll with the new token: %d %s", st, body)
 	}
 }

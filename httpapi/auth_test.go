@@ -57,6 +57,7 @@ var archRoles = map[string]firmward.Role{
 	"GET /api/v1/devices/{id}/checks":            firmward.RoleViewer,
 	"POST /api/v1/devices/{id}/checks":           firmward.RoleOperator,
 	"GET /api/v1/vendors":                        firmward.RoleViewer,
+	"GET /api/v1/reports/compliance":             firmward.RoleViewer,
 	"GET /api/v1/audit":                          firmward.RoleViewer,
 	"GET /api/v1/audit/verify":                   firmward.RoleViewer,
 	"GET /api/v1/nac/status":                     firmward.RoleViewer,

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/firmward/firmward"
+	"github.com/firmward/firmward/reportpdf"
 	"github.com/firmward/firmward/rollout"
 	"github.com/firmward/firmward/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +93,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Alerts:        sqlstore.NewAlertService(db),
 		Notify:        newTestNotify(t, db),
 		NotifyTester:  &testNotifyTester{},
+		ReportPDF:     reportpdf.New(reportpdf.Config{Timeout: 45 * time.Second}).PDF,
 	})
 	for pattern, h := range o.mount {
 		e.srv.Mount(pattern, h)

@@ -513,6 +513,10 @@ func (s *Server) routeTable() []route {
 		},
 
 		{
+			Route:   Route{"GET", apiPrefix + "/reports/compliance", viewer, "The compliance report of a site or the fleet over a period (findings fixed within SLA, devices without overdue findings, overdue findings by decision, risk acceptances and NAC exemptions, quarantine events, campaigns, audit chain) as HTML, PDF (application/pdf) or CSV (text/csv), as a download."},
+			handler: s.handleComplianceReport, query: reportParams, status: 200, contentType: "text/html", errors: []int{400},
+		},
+		{
 			Route:   Route{"GET", apiPrefix + "/audit", viewer, "Audit events, oldest first unless order=newest."},
 			handler: s.handleListAudit, query: listAuditParams,
 			status: 200, response: "AuditList", errors: []int{400},

@@ -15,6 +15,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -122,6 +123,11 @@ type Config struct {
 	FirmwareDates lifecycle.FirmwareDates
 	Lifecycle     lifecycle.Policy
 	Now           func() time.Time
+
+	// ReportPDF prints a compliance report's HTML page to PDF (the wiring
+	// passes reportpdf's Chromium renderer when Chromium is installed);
+	// nil answers format=pdf with 400.
+	ReportPDF func(ctx context.Context, html io.Reader, w io.Writer) error
 }
 
 // Route is one route of the API: Pattern is a net/http ServeMux path
@@ -181,6 +187,8 @@ type Server struct {
 
 	nac *NACConfig // nil: NAC routes answer 404
 
+	reportPDF func(ctx context.Context, html io.Reader, w io.Writer) error // nil: no PDF reports
+
 	// mounts lists the patterns given to Mount.
 	mounts []string
 
@@ -227,6 +235,7 @@ func NewServer(cfg Config) *Server {
 		campaigns:     cfg.Campaigns,
 		tasks:         cfg.Tasks,
 		rolloutPolicy: cfg.RolloutPolicy,
+		reportPDF:     cfg.ReportPDF,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -13,7 +13,10 @@
 //     cameras and anything internet-facing, quarterly for the rest, unless a
 //     rule per site and category says otherwise), due checks, and the
 //     guided checklist with per-manufacturer hints;
-//   - the vendor support record and the procurement ranking.
+//   - the vendor support record and the procurement ranking;
+//   - the home dashboard's "do this now" list (Todo): what to do first, in
+//     plain words, ranked from the findings, update settings, network
+//     placement, end-of-life assessments and due checks.
 //
 // Everything here is computed from values passed in (and the root service
 // interfaces, in Load); the clock is always a parameter.

@@ -37,6 +37,9 @@ type campaignFailure struct {
 	Log    []string
 }
 
+// campaignRefreshSeconds is how often a running campaign's page reloads.
+const campaignRefreshSeconds = 5
+
 // maxFailuresShown bounds the failures listed with their logs.
 const maxFailuresShown = 50
 
@@ -124,7 +127,11 @@ func (h *Handler) campaignPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 		v.Failures = append(v.Failures, f)
 	}
-	h.render(w, r, s, http.StatusOK, "campaign", view{Title: "Campaign " + c.Name, Nav: "campaigns", Page: v})
+	pv := view{Title: "Campaign " + c.Name, Nav: "campaigns", Page: v}
+	if c.Status == firmward.CampaignRunning {
+		pv.Refresh = campaignRefreshSeconds // live progress without script; the CSP allows a meta refresh
+	}
+	h.render(w, r, s, http.StatusOK, "campaign", pv)
 }
 
 // campaignAction approves (admins), starts, pauses, resumes or cancels a

@@ -20,6 +20,7 @@ type dashboardView struct {
 	SafetyCritical int64
 	NoFirmware     unknownList
 	NoMechanism    unknownList
+	Home           homePanel // setup offer and "do this now" list (home.go)
 }
 
 // unknownList is one list of the "unknown = unprotected" panel.
@@ -55,6 +56,10 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	if v.NoMechanism, err = h.unknownList(r, "No update mechanism", "update_mechanism", st.MissingMechanism); err != nil {
+		h.serverError(w, r, s, err)
+		return
+	}
+	if v.Home, err = h.homePanel(r, s); err != nil {
 		h.serverError(w, r, s, err)
 		return
 	}

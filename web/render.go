@@ -29,6 +29,9 @@ type view struct {
 	CSRF    string
 	Flash   string
 	Page    any // the page's own data
+	// Refresh, when positive, reloads the page after that many seconds
+	// (<meta http-equiv="refresh">, which needs no script).
+	Refresh int
 }
 
 // errorView is the data of error pages.
@@ -41,7 +44,7 @@ type errorView struct {
 // parseTemplates parses layout.html with each page under templates/; every
 // page defines "content".
 func (h *Handler) parseTemplates() (map[string]*template.Template, error) {
-	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error", "risk", "scans", "scan", "nac", "checks", "check", "lifecycle", "vendors", "notify", "campaigns", "campaign"}
+	pageNames := []string{"login", "logout", "dashboard", "devices", "device", "form", "delete", "import", "error", "risk", "scans", "scan", "nac", "checks", "check", "lifecycle", "vendors", "notify", "campaigns", "campaign", "releases", "release", "release_new", "campaign_form", "wizard", "reports"}
 	base, err := template.New("layout").Funcs(h.funcs()).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing layout: %w", err)
@@ -161,6 +164,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"action":   actionLabel,
 		"pct":      func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 		"score":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"join":     strings.Join,
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package web is firmward's user interface: server-rendered HTML pages for
 // signing in with an API token, the dashboard, the device inventory, device
 // forms, CSV import, each device's vulnerabilities with their status
-// forms, and the fleet's risk (/risk).
+// forms, the fleet's risk (/risk), the release catalog with its upload form
+// (/releases) and the campaigns with their create form (/campaigns).
 //
 // Pages work without JavaScript. Templates are parsed once by New; the
 // stylesheet and icon are embedded and served under content-hashed URLs
@@ -20,8 +21,10 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/firmward/firmward"
@@ -57,11 +60,17 @@ type Config struct {
 	// (/settings/notify); without Notify it answers 404.
 	Notify       firmward.NotifyService
 	NotifyTester firmward.NotifyTester
+	// ReportPDF prints a compliance report page to PDF for /reports;
+	// nil offers HTML and CSV only.
+	ReportPDF func(ctx context.Context, html io.Reader, w io.Writer) error
 	// NAC serves the quarantine page (/nac); nil says it is not available.
 	NAC *NACConfig
 	// Campaigns serves the campaign pages (/campaigns); nil says they are
 	// not available.
 	Campaigns *CampaignConfig
+	// Releases serves the release catalog (/releases) with its upload
+	// form; nil says it is not available.
+	Releases *ReleaseConfig
 	// EOL and Checks serve the lifecycle pages (/checks, /lifecycle,
 	// /vendors); Vulns gives the CVEs' publication dates; Lifecycle tunes
 	// the orphan rule. Optional: without EOL and Checks those pages
@@ -70,6 +79,12 @@ type Config struct {
 	Checks    firmward.CheckService
 	Vulns     firmward.VulnerabilityService
 	Lifecycle lifecycle.Policy
+	// Settings keeps the first-run wizard's answers (/setup) and whether
+	// the dashboard is a home's; nil turns the wizard off.
+	Settings firmward.SettingsService
+	// LocalAddrs lists the server's interface addresses, whose /24s the
+	// wizard proposes to scan; nil reads the interfaces.
+	LocalAddrs func() []netip.Prefix
 }
 
 // Names and limits shared by the handlers.
@@ -99,14 +114,19 @@ type Handler struct {
 	alerts    firmward.AlertService
 	nac       *NACConfig
 	campaigns *CampaignConfig
+	releases  *ReleaseConfig
 
 	notify       firmward.NotifyService
 	notifyTester firmward.NotifyTester
+	reportPDF    func(ctx context.Context, html io.Reader, w io.Writer) error
 
 	eol             firmward.EOLService
 	checks          firmward.CheckService
 	vulns           firmward.VulnerabilityService
 	lifecyclePolicy lifecycle.Policy
+
+	settings   firmward.SettingsService
+	localAddrs func() []netip.Prefix
 
 	pages  map[string]*template.Template // page name → layout + page
 	assets map[string]asset              // file name → embedded asset
@@ -145,6 +165,7 @@ func New(cfg Config) (*Handler, error) {
 		nac:          cfg.NAC,
 		notify:       cfg.Notify,
 		notifyTester: cfg.NotifyTester,
+		reportPDF:    cfg.ReportPDF,
 
 		eol:             cfg.EOL,
 		checks:          cfg.Checks,
@@ -153,6 +174,10 @@ func New(cfg Config) (*Handler, error) {
 		cop:             http.NewCrossOriginProtection(),
 
 		campaigns: cfg.Campaigns,
+		releases:  cfg.Releases,
+
+		settings:   cfg.Settings,
+		localAddrs: cfg.LocalAddrs,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -201,7 +226,14 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /conflicts/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.resolveConflict))
 	m.HandleFunc("POST /alerts/{id}/ack", h.post(firmward.RoleOperator, maxFormBytes, h.ackAlert))
 
+	m.HandleFunc("GET /releases", h.signedIn(h.releasesPage))
+	m.HandleFunc("POST /releases", h.signedIn(h.uploadRelease)) // streamed: checks CSRF and role itself
+	m.HandleFunc("GET /releases/new", h.signedIn(h.editor(h.newRelease)))
+	m.HandleFunc("GET /releases/{id}", h.signedIn(h.releasePage))
+	m.HandleFunc("POST /releases/{id}/withdraw", h.post(firmward.RoleOperator, maxFormBytes, h.withdrawRelease))
 	m.HandleFunc("GET /campaigns", h.signedIn(h.campaignsPage))
+	m.HandleFunc("POST /campaigns", h.post(firmward.RoleOperator, maxFormBytes, h.createCampaign))
+	m.HandleFunc("GET /campaigns/new", h.signedIn(h.editor(h.newCampaign)))
 	m.HandleFunc("GET /campaigns/{id}", h.signedIn(h.campaignPage))
 	m.HandleFunc("POST /campaigns/{id}/{verb}", h.post(firmward.RoleOperator, maxFormBytes, h.campaignAction))
 	m.HandleFunc("GET /nac", h.signedIn(h.nacPage))
@@ -216,6 +248,16 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /lifecycle", h.signedIn(h.lifecyclePage))
 	m.HandleFunc("POST /lifecycle/{id}/value", h.post(firmward.RoleOperator, maxFormBytes, h.setValue))
 	m.HandleFunc("GET /vendors", h.signedIn(h.vendorsPage))
+	m.HandleFunc("GET /reports", h.signedIn(h.reportsPage))
+	m.HandleFunc("GET /reports/download", h.signedIn(h.reportDownload))
+
+	m.HandleFunc("GET /setup", h.signedIn(h.wizardPage))
+	m.HandleFunc("POST /setup/mode", h.post(firmward.RoleAdmin, maxFormBytes, h.setupMode))
+	m.HandleFunc("POST /setup/scan", h.post(firmward.RoleAdmin, maxFormBytes, h.setupScan))
+	m.HandleFunc("POST /setup/catalog", h.post(firmward.RoleAdmin, maxFormBytes, h.setupCatalog))
+	m.HandleFunc("POST /setup/device", h.post(firmward.RoleAdmin, maxFormBytes, h.setupDevice))
+	m.HandleFunc("POST /setup/channel", h.post(firmward.RoleAdmin, maxFormBytes, h.setupChannel))
+	m.HandleFunc("POST /setup/finish", h.post(firmward.RoleAdmin, maxFormBytes, h.setupFinish))
 
 	m.HandleFunc("GET /settings/notify", h.signedIn(h.notifyPage))
 	m.HandleFunc("POST /settings/notify/channels", h.post(firmward.RoleAdmin, maxFormBytes, h.addChannel))

@@ -74,11 +74,13 @@ var commandGroups = []struct {
 	{"Vulnerabilities", []string{"feeds import", "feeds sync", "vulns", "vulns show", "vulns assess"}},
 	{"Discovery", []string{"scan"}},
 	{"Lifecycle", []string{"checks", "checks record", "checks cadence", "eol list", "eol set", "eol rm", "eol import", "eol orphans", "eol value", "eol openfw", "vendors"}},
+	{"Compliance", []string{"report"}},
 	{"Notifications", []string{"notify channels", "notify add", "notify rm", "notify recipients", "notify subscribe", "notify test", "notify deliveries"}},
 	{"Network access control", []string{"nac status", "nac quarantine", "nac release", "nac exempt", "nac approve", "nac nft", "nac nas"}},
 	{"Signing", []string{"keys init", "keys show", "keys sign-root", "keys refresh"}},
 	{"Delivery", []string{"release add", "release list", "release show", "release withdraw", "release deploy", "action show", "device token"}},
 	{"Campaigns", []string{"campaign create", "campaign list", "campaign approve", "campaign start", "campaign pause", "campaign resume", "campaign cancel", "campaign rollback", "campaign status", "task list", "task assign", "task close"}},
+	{"Simulation", []string{"sim"}},
 	{"Other", []string{"help", "version"}},
 }
 
@@ -275,9 +277,11 @@ func commands() []command {
 				"fix, median support length, automatic-update availability, each with its number of data points.",
 			run: runVendors,
 		},
+		reportCommand(),
 		notifyChannelsCommand(), notifyAddCommand(), notifyRmCommand(), notifyRecipientsCommand(), notifySubscribeCommand(),
 		notifyTestCommand(), notifyDeliveriesCommand(),
 	}, append(append(append(releaseCommands(), campaignCommands()...), taskCommands()...),
+		simCommand(),
 		command{name: "help", args: "[COMMAND]", summary: "show help for firmward or a command", run: runHelp},
 		command{name: "version", args: "", summary: "print the version", run: runVersion},
 	)...)

@@ -181,7 +181,7 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 }
 
 // freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -210,7 +210,7 @@ func TestUsage(t *testing.T) {
 		{"serve-h", []string{"serve", "--help"}, 0, []string{"--addr", "--data", "--db", "--log-format", "[$FIRMWARD_ADDR]"}, nil},
 		{"group-h", []string{"device", "-h"}, 0, []string{"device list", "device export"}, nil},
 		{"version", []string{"version"}, 0, []string{"firmward "}, nil},
-		{"unknown", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "serve, device, seed, token, audit, feeds, vulns, keys, scan, nac, checks, eol, vendors, notify, release, action, campaign, task, help, version"}},
+		{"unknown", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`, "serve, device, seed, token, audit, feeds, vulns, keys, scan, nac, checks, eol, vendors, report, notify, release, action, campaign, task, sim, help, version"}},
 		{"help-unknown", []string{"help", "frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}},
 		{"group-alone", []string{"device"}, 2, nil, []string{"device needs a subcommand", "add, list, show, edit, rm, import, export"}},
 		{"group-unknown", []string{"token", "mint"}, 2, nil, []string{`token has no subcommand "mint"`, "create, list, revoke"}},

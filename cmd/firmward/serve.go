@@ -22,6 +22,7 @@ import (
 	"github.com/firmward/firmward/ddi"
 	"github.com/firmward/firmward/httpapi"
 	"github.com/firmward/firmward/lifecycle"
+	"github.com/firmward/firmward/report"
 	"github.com/firmward/firmward/risk"
 	"github.com/firmward/firmward/sqlstore"
 	"github.com/firmward/firmward/web"
@@ -90,6 +91,8 @@ type Main struct {
 	notify *notifyRuntime // reminders and alerts: channels, dispatcher (notifywire.go)
 	// campaigns is the campaign runner (campaignwire.go).
 	campaigns *campaignRuntime
+	// reports delivers the monthly compliance report (reportwire.go).
+	reports *reportRuntime
 }
 
 // NewMain returns a Main with the default configuration, writing to stdout
@@ -263,6 +266,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.notify, err = newNotifyRuntime(m.DataDir, db, devices, findings, checkStore, m.NotifyInterval, m.logger); err != nil {
 		return fmt.Errorf("starting notifications: %w", err)
 	}
+	pdf := reportPDF(m.logger) // nil without Chromium
 	api := httpapi.NewServer(httpapi.Config{
 		EOL:           eolStore,
 		Checks:        checkStore,
@@ -290,7 +294,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Alerts:        m.scans.alerts,
 		Notify:        m.notify.notifyStore(),
 		NotifyTester:  m.notify.notifyTester(),
+		ReportPDF:     pdf,
 	})
+	m.reports = newReportRuntime(report.Sources{
+		Devices: devices, Findings: findings, Audit: audit, NAC: m.nac.reportSource(),
+		Campaigns: m.campaigns.campaigns, Now: time.Now,
+	}, m.scans.alerts, m.notify != nil && m.NotifyInterval > 0, m.logger)
+	settings := sqlstore.NewSettingsService(db)
 	ui, err := web.New(web.Config{
 		EOL:           eolStore,
 		Checks:        checkStore,
@@ -307,10 +317,13 @@ func (m *Main) Run(ctx context.Context) error {
 		SecureCookies: m.SecureCookies,
 		NAC:           m.nac.web(),
 		Campaigns:     &web.CampaignConfig{Campaigns: m.campaigns.campaigns, Releases: releases, Delivery: delivery, Policy: m.campaigns.policy},
+		Releases:      &web.ReleaseConfig{Releases: releaseCatalog, Artifacts: artifacts, MaxUploadBytes: m.MaxArtifactBytes},
 		Scans:         m.scans.runner,
 		Alerts:        m.scans.alerts,
 		Notify:        m.notify.notifyStore(),
 		NotifyTester:  m.notify.notifyTester(),
+		Settings:      settings,
+		ReportPDF:     pdf,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the web UI: %w", err)
@@ -350,6 +363,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.nac.start(ctx)
 	m.scans.start(ctx)
 	m.notify.start(ctx)
+	m.reports.start(ctx)
 	m.campaigns.start(ctx, m.CampaignInterval)
 	go func() {
 		defer close(m.engineDone)
@@ -357,6 +371,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 
 	_, _ = fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
+	m.printSetupHint(ctx, settings, devices)
 	m.logger.Info("serving", slog.String("url", m.URL()), slog.String("database", db.Dialect()), slog.String("data", m.DataDir))
 	return nil
 }
@@ -442,6 +457,7 @@ func (m *Main) Close() error {
 	m.nac.close()
 	m.scans.close()
 	m.notify.close()
+	m.reports.close()
 	m.campaigns.close()
 	if m.stopNudges != nil {
 		m.stopNudges()

@@ -11,7 +11,8 @@
 // failure exits non-zero with a message and a failure screenshot.
 
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -189,7 +190,37 @@ try {
   await shot(page, '09-dashboard-mobile');
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  // 7. Sign out.
+  // 7. Upload a release through the form (after a refused wrong hash),
+  // then create a draft campaign for it.
+  const fw = join(work, 'cam-2.1.swu');
+  writeFileSync(fw, 'firmware image for the browser test\n');
+  const fwSHA = createHash('sha256').update(readFileSync(fw)).digest('hex');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Releases' }).click();
+  await page.getByRole('link', { name: 'Upload a release' }).click();
+  await page.fill('#f-manufacturer', 'Acme');
+  await page.fill('#f-version', '2.1');
+  await page.fill('#f-models', 'Cam 1');
+  await page.fill('#f-fixes_cves', 'CVE-2025-1234');
+  await page.fill('#f-sha256', '0'.repeat(64));
+  await page.setInputFiles('#f-file', fw);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.getByText('The release was not added.').waitFor();
+  await page.fill('#f-sha256', fwSHA);
+  await page.setInputFiles('#f-file', fw);
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.waitForURL(/\/releases\/\d+$/);
+  await page.getByText('Release Acme 2.1 added').waitFor();
+  check((await page.content()).includes(fwSHA), 'the release page does not show the sha256');
+  await shot(page, '10-release');
+  await page.getByRole('link', { name: 'New campaign with this release' }).click();
+  await page.fill('#f-name', 'browser campaign');
+  await page.fill('#f-manufacturer', 'Acme');
+  await page.getByRole('button', { name: 'Create draft' }).click();
+  await page.waitForURL(/\/campaigns\/\d+$/);
+  await page.getByText('created as a draft').waitFor();
+  await shot(page, '11-campaign-draft');
+
+  // 8. Sign out.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(base + '/login');
   await page.getByText('You are signed out.').waitFor();
