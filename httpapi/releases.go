@@ -70,6 +70,10 @@ type EnrollRequest struct {
 	HardwareVersion string `json:"hardware_version,omitempty"`
 	FirmwareVersion string `json:"firmware_version,omitempty"`
 	Serial          string `json:"serial,omitempty"`
+	// UpdateMechanism is how the device takes updates: "agent" (the
+	// default: firmward-agent enrolls) or "ddi" (a hawkBit client), so
+	// that campaigns send it actions rather than manual tasks.
+	UpdateMechanism firmward.UpdateMechanism `json:"update_mechanism,omitempty"`
 }
 
 // ArtifactSums answers POST /api/v1/artifacts.
@@ -410,9 +414,19 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	switch req.UpdateMechanism {
+	case "":
+		req.UpdateMechanism = firmward.UpdateAgent
+	case firmward.UpdateAgent, firmward.UpdateDDI:
+	default:
+		s.writeError(w, r, &firmward.Error{Code: firmward.EINVALID, Message: "the enrollment request is not valid", Details: []firmward.ErrorDetail{{
+			Field: "update_mechanism", Value: string(req.UpdateMechanism), Reason: "a device that enrolls itself takes updates as agent or ddi",
+		}}})
+		return
+	}
 	d := &firmward.Device{
 		Name: req.Name, Manufacturer: req.Manufacturer, Model: req.Model, HardwareVersion: req.HardwareVersion,
-		FirmwareVersion: req.FirmwareVersion, Serial: req.Serial,
+		FirmwareVersion: req.FirmwareVersion, Serial: req.Serial, UpdateMechanism: req.UpdateMechanism,
 	}
 	ctx := firmward.WithActor(r.Context(), firmward.Actor{Kind: "system", Name: "enrollment"})
 	cred, secret, err := s.delivery.EnrollDevice(ctx, d, req.ControllerID)

@@ -176,8 +176,20 @@ func TestEnroll(t *testing.T) {
 		t.Fatalf("enroll = %d %s", r.status, r.body)
 	}
 	d, err := e.devices.FindDeviceByID(context.Background(), got.Credential.DeviceID)
-	if err != nil || d.Model != "S1" || d.FirmwareVersion != "1.0" {
-		t.Fatalf("enrolled device = %+v, %v", d, err)
+	if err != nil || d.Model != "S1" || d.FirmwareVersion != "1.0" || d.UpdateMechanism != firmward.UpdateAgent {
+		t.Fatalf("enrolled device = %+v, %v; want update mechanism agent, so campaigns send it actions", d, err)
+	}
+	bad := `{"controller_id":"sensor-8","name":"Sensor 8","update_mechanism":"technician"}`
+	if r := e.do(t, "POST", "/api/v1/enroll", "", bad, "Authorization", "EnrollmentKey "+testEnrollmentKey); r.status != http.StatusBadRequest {
+		t.Fatalf("enroll as technician = %d %s, want 400", r.status, r.body)
+	}
+	ddi := `{"controller_id":"gw-1","name":"Gateway 1","update_mechanism":"ddi"}`
+	r = e.do(t, "POST", "/api/v1/enroll", "", ddi, "Authorization", "EnrollmentKey "+testEnrollmentKey)
+	if err := json.Unmarshal(r.body, &got); r.status != 201 || err != nil {
+		t.Fatalf("enroll as ddi = %d %s", r.status, r.body)
+	}
+	if d, err := e.devices.FindDeviceByID(context.Background(), got.Credential.DeviceID); err != nil || d.UpdateMechanism != firmward.UpdateDDI {
+		t.Fatalf("ddi-enrolled device = %+v, %v", d, err)
 	}
 	if r := e.do(t, "POST", "/api/v1/enroll", "", body, "Authorization", "EnrollmentKey "+testEnrollmentKey); r.status != http.StatusConflict {
 		t.Fatalf("second enrollment = %d %s", r.status, r.body)
