@@ -42,7 +42,7 @@ func runVulns(ctx context.Context, a *app, args []string) error {
 		return writeJSON(a.stdout, list)
 	}
 	if len(list.Findings) == 0 {
-		a.printf("No findings. After importing feeds (firmward feeds import FILE…), run 'firmward vulns assess'.\n")
+		a.printf("No findings. Import feeds (firmward feeds import FILE…): the server matches them within seconds; 'firmward vulns assess' re-matches at once.\n")
 		return nil
 	}
 	t := newTable(a.stdout)
