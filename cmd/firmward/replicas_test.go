@@ -1,0 +1,113 @@
+package main
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/firmward/firmward/httpapi"
+	"github.com/firmward/firmward/sim"
+)
+
+// replicaDSN returns the PostgreSQL URL of a fresh schema for this test
+// (dropped afterwards), skipping without PostgreSQL unless CI is set.
+func replicaDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("FIRMWARD_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test"
+	}
+	db, err := sql.Open("pgx", base)
+	if err == nil {
+		err = db.PingContext(t.Context())
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is needed under CI=true: %v", base, err)
+		}
+		t.Skipf("no PostgreSQL at %s: %v", base, err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "fwreplicas_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_ = db.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestCampaignReplicas runs two `firmward serve` replicas on one
+// PostgreSQL database, both running the campaign runner every 20 ms,
+// while simulated devices poll one of them: every rollout decision is
+// taken once — one action per device, each wave started once — and the
+// campaign finishes.
+func TestCampaignReplicas(t *testing.T) {
+	t.Parallel()
+	dsn := replicaDSN(t)
+	const n, rate, seed = 40, 0.1, 11
+	// The replicas share the data directory as they would share its
+	// key files; the first one creates the admin token.
+	data := filepath.Join(t.TempDir(), "data")
+	serve := func() *testServer {
+		return startServer(t, data, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--db", dsn,
+			"--campaign-interval", "20ms", "--poll-interval", "1s", "--assess-interval", "0")
+	}
+	a := serve()
+	b := serve()
+	apiA, apiB := httpapi.NewClient(a.URL, a.Token), httpapi.NewClient(b.URL, b.Token)
+	rel := simRelease(t, a.URL, a.Token, 16<<10)
+	run := startSim(t, b.URL, b.Token, "--devices", strconv.Itoa(n), "--protocol", sim.ProtocolDDI, "--fail-rate", fmt.Sprint(rate),
+		"--poll", "50ms", "--seed", strconv.Itoa(seed), "--duration", "90s")
+	waitDevices(t, apiA, n, 30*time.Second)
+	id := startSimCampaign(t, a.URL, a.Token, rel, "25%", "25%", "50%")
+	sum := run.summary(t, 100*time.Second)
+	if !sum.Complete || sum.Done != n || sum.Failed != int64(n*rate) {
+		t.Errorf("summary = %+v, want %d done, %d failed", sum, n, int(n*rate))
+	}
+	ref, err := sim.New(sim.Config{Server: a.URL, AdminToken: "x", Devices: n, Protocol: sim.ProtocolDDI, FailRate: rate, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSimCampaign(t, waitCampaign(t, apiB, id, 30*time.Second), n, ref.WillFail)
+
+	count := func(action string) int {
+		t.Helper()
+		total, cursor := 0, ""
+		for {
+			evs, next, err := apiA.ListAudit(t.Context(), httpapi.AuditQuery{Action: action, Limit: 1000, Cursor: cursor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(evs)
+			if next == "" || len(evs) == 0 {
+				return total
+			}
+			cursor = next
+		}
+	}
+	if got := count("action.create"); got != n {
+		t.Errorf("%d action.create events, want %d: a rollout decision was taken twice", got, n)
+	}
+	// The (empty) staging ring and three waves: each started once.
+	if got := count("campaign.wave"); got != 4 {
+		t.Errorf("%d campaign.wave events, want 4: the staging ring and three waves, each started once", got)
+	}
+}
