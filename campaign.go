@@ -311,6 +311,30 @@ type CampaignMember struct {
 	Device *Device `json:"device,omitempty"` // name, category, mechanism, versions
 }
 
+// WaveStats counts the members of one wave of a campaign (wave 0 is the
+// staging ring). Pushed devices (agent or DDI, or a device since deleted)
+// count in Devices as open, succeeded or failed; the others have tasks.
+type WaveStats struct {
+	Wave      int `json:"wave"`
+	Devices   int `json:"devices"` // pushed devices (tasks not counted)
+	Tasks     int `json:"tasks"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"` // finished with failure, or canceled
+	Open      int `json:"open"`   // no action yet, or an open one
+	TasksOpen int `json:"tasks_open"`
+	// Unassigned counts the members whose device exists and that have
+	// neither their action nor their task yet.
+	Unassigned int `json:"unassigned"`
+}
+
+// CampaignProgress is what a campaign's members add up to, counted by the
+// store without reading them one by one: the counts of every wave and the
+// device categories the campaign reaches.
+type CampaignProgress struct {
+	Waves      []WaveStats `json:"waves"`
+	Categories []Category  `json:"categories"`
+}
+
 // DecisionKind names one rollout decision.
 type DecisionKind string
 
@@ -412,6 +436,20 @@ type CampaignService interface {
 	// CampaignMembers returns the members of a campaign with their action,
 	// task and device, by wave and device id.
 	CampaignMembers(ctx context.Context, id int64) ([]*CampaignMember, error)
+	// CampaignProgress counts the members of every wave of a campaign
+	// (len(Waves)+1 entries, staging ring first) and lists the categories
+	// of its devices, in one query each, however large the campaign.
+	CampaignProgress(ctx context.Context, id int64) (*CampaignProgress, error)
+	// StepMembers returns, with their action, task and device, the members
+	// a rollout step at now acts on: those of wave with neither action nor
+	// task, those whose update task is open, and those of waves up to wave
+	// whose open action is due: past the campaign's action timeout
+	// (counted from its creation or its window's start, whichever is
+	// later) or scheduled in a window that has ended. A superset is
+	// harmless; a member left out is acted on at a later step.
+	StepMembers(ctx context.Context, id int64, wave int, now time.Time) ([]*CampaignMember, error)
+	// CampaignDeviceIDs returns the ids of every member device.
+	CampaignDeviceIDs(ctx context.Context, id int64) ([]int64, error)
 	// ApplyCampaignStep applies decisions taken on version of the campaign
 	// in one transaction: ECONFLICT (and nothing changed) when the campaign
 	// moved on since, so each decision is taken once even with several

@@ -177,14 +177,22 @@ func (s *Server) handleGetCampaign(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	members, err := s.campaigns.CampaignMembers(ctx, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rep := rollout.Summarize(c, rel, members, s.rolloutPolicy)
-	if !withMembers {
-		rep.Members = nil
+	var rep *rollout.CampaignReport
+	if withMembers {
+		members, err := s.campaigns.CampaignMembers(ctx, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		rep = rollout.Summarize(c, rel, members, s.rolloutPolicy)
+	} else {
+		// Counted by the store: fast at any size.
+		p, err := s.campaigns.CampaignProgress(ctx, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		rep = rollout.SummarizeProgress(c, rel, p, s.rolloutPolicy)
 	}
 	s.writeJSON(w, r, http.StatusOK, rep)
 }

@@ -18,6 +18,13 @@ import (
 // paused campaign, takes a Step and applies its decisions in one
 // transaction on the version it read. Two runners on one database take
 // each decision once: the second finds the version moved and skips.
+//
+// A step reads the counts of every wave and only the members it acts on
+// (CampaignService.CampaignProgress and StepMembers), and applies at most
+// MaxCreates new actions and tasks per transaction: a wave of 25,000
+// devices starts in several short transactions, one after the other
+// within the same Tick, so that devices' reports are not held up behind
+// one long write.
 type Runner struct {
 	Campaigns firmward.CampaignService
 	Releases  firmward.ReleaseService
@@ -25,7 +32,13 @@ type Runner struct {
 	Policy    Policy
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// MaxCreates bounds the actions and tasks one transaction creates;
+	// zero is DefaultMaxCreates.
+	MaxCreates int
 }
+
+// DefaultMaxCreates is Runner.MaxCreates when unset.
+const DefaultMaxCreates = 2000
 
 // Tick takes one step for every active campaign and returns how many
 // decisions were applied. A campaign whose step fails is logged and the
@@ -74,28 +87,74 @@ func (r *Runner) now() time.Time {
 	return r.Now()
 }
 
-// StepCampaign takes one step for c and applies it; a step another runner
-// took first (ECONFLICT) counts as nothing done.
+// StepCampaign takes steps for c and applies them until a step is applied
+// whole; a step another runner took first (ECONFLICT) ends it.
 func (r *Runner) StepCampaign(ctx context.Context, c *firmward.Campaign) (int, error) {
-	st, err := r.State(ctx, c)
-	if err != nil {
-		return 0, err
-	}
-	ds := Step(*st, r.now(), r.Policy)
-	if len(ds) == 0 {
-		return 0, nil
-	}
-	if _, err := r.Campaigns.ApplyCampaignStep(ctx, c.ID, c.Version, ds); err != nil {
-		if firmward.ErrorCode(err) == firmward.ECONFLICT {
-			r.logger().Debug("campaign moved on meanwhile", "campaign", c.ID, "version", c.Version)
-			return 0, nil
+	n := 0
+	for {
+		st, err := r.State(ctx, c)
+		if err != nil {
+			return n, err
 		}
-		return 0, fmt.Errorf("applying the step of campaign %d: %w", c.ID, err)
+		ds, more := r.bound(Step(*st, r.now(), r.Policy))
+		if len(ds) == 0 {
+			return n, nil
+		}
+		next, err := r.Campaigns.ApplyCampaignStep(ctx, c.ID, c.Version, ds)
+		if err != nil {
+			if firmward.ErrorCode(err) == firmward.ECONFLICT {
+				r.logger().Debug("campaign moved on meanwhile", "campaign", c.ID, "version", c.Version)
+				return n, nil
+			}
+			return n, fmt.Errorf("applying the step of campaign %d: %w", c.ID, err)
+		}
+		n += len(ds)
+		logDecisions(r.logger(), c.ID, ds)
+		if !more {
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		c = next
 	}
+}
+
+// bound cuts ds before its (MaxCreates+1)th create decision; more reports
+// a cut. What is cut is taken again by the next step: every decision holds
+// by itself, and the order (a wave started before its actions) is kept.
+func (r *Runner) bound(ds []firmward.CampaignDecision) (_ []firmward.CampaignDecision, more bool) {
+	limit := r.MaxCreates
+	if limit <= 0 {
+		limit = DefaultMaxCreates
+	}
+	n := 0
+	for i, d := range ds {
+		if d.Kind != firmward.DecideCreateAction && d.Kind != firmward.DecideCreateTask {
+			continue
+		}
+		if n++; n > limit {
+			return ds[:i], true
+		}
+	}
+	return ds, false
+}
+
+// logDecisions logs a step: each decision, except that creates beyond a
+// few are counted rather than listed.
+func logDecisions(l *slog.Logger, id int64, ds []firmward.CampaignDecision) {
+	creates := 0
 	for _, d := range ds {
-		r.logger().Info("campaign decision", "campaign", c.ID, "decision", d.String())
+		if d.Kind == firmward.DecideCreateAction || d.Kind == firmward.DecideCreateTask {
+			if creates++; creates > 10 {
+				continue
+			}
+		}
+		l.Info("campaign decision", "campaign", id, "decision", d.String())
 	}
-	return len(ds), nil
+	if creates > 10 {
+		l.Info("campaign decisions", "campaign", id, "created", creates)
+	}
 }
 
 // State reads what Step needs about c.
@@ -104,11 +163,18 @@ func (r *Runner) State(ctx context.Context, c *firmward.Campaign) (*State, error
 	if err != nil {
 		return nil, fmt.Errorf("reading release of campaign %d: %w", c.ID, err)
 	}
-	members, err := r.Campaigns.CampaignMembers(ctx, c.ID)
-	if err != nil {
+	st := &State{Campaign: c, Release: rel}
+	if st.Progress, err = r.Campaigns.CampaignProgress(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	st := &State{Campaign: c, Release: rel, Members: members}
+	if st.Members, err = r.Campaigns.StepMembers(ctx, c.ID, max(c.CurrentWave, 0), r.now()); err != nil {
+		return nil, err
+	}
+	if c.Dynamic {
+		if st.Joined, err = r.Campaigns.CampaignDeviceIDs(ctx, c.ID); err != nil {
+			return nil, err
+		}
+	}
 	if c.Status == firmward.CampaignRunning && (!c.Planned || c.Dynamic) {
 		if st.Candidates, err = Candidates(ctx, r.Devices, &c.Target); err != nil {
 			return nil, err
@@ -196,6 +262,20 @@ func Summarize(c *firmward.Campaign, rel *firmward.Release, members []*firmward.
 		cats = append(cats, c.Target.Category)
 	}
 	rep := &CampaignReport{Campaign: c, Release: rel, Waves: Waves(c, members), Members: members}
+	if until, cat := pol.SoakUntil(rel.ReleaseDate, cats); !until.IsZero() {
+		rep.SoakUntil, rep.SoakFor = &until, cat
+	}
+	return rep
+}
+
+// SummarizeProgress builds the CampaignReport of a campaign from the
+// counts the store made (no members listed).
+func SummarizeProgress(c *firmward.Campaign, rel *firmward.Release, p *firmward.CampaignProgress, pol Policy) *CampaignReport {
+	cats := slices.Clone(p.Categories)
+	if c.Target.Category != "" {
+		cats = append(cats, c.Target.Category)
+	}
+	rep := &CampaignReport{Campaign: c, Release: rel, Waves: progressWaves(c, p, nil)}
 	if until, cat := pol.SoakUntil(rel.ReleaseDate, cats); !until.IsZero() {
 		rep.SoakUntil, rep.SoakFor = &until, cat
 	}

@@ -128,11 +128,19 @@ func Plan(c *firmward.Campaign, rel *firmward.Release, devices []*firmward.Devic
 // release, its members (with their action, task and device), and, while
 // the campaign is not planned yet or is dynamic, the devices that may join
 // (Candidates; nil otherwise).
+//
+// Members is either every member, or, when Progress is set, only the
+// members the step acts on (CampaignService.StepMembers): Progress then
+// gives the counts of every wave and the categories, and Joined the ids of
+// every member device (needed by a dynamic campaign only). A campaign of
+// 100,000 devices is stepped without reading them all.
 type State struct {
 	Campaign   *firmward.Campaign
 	Release    *firmward.Release
 	Members    []*firmward.CampaignMember
 	Candidates []*firmward.Device
+	Progress   *firmward.CampaignProgress
+	Joined     []int64
 }
 
 // waveSpec returns the spec of wave w (0 the staging ring).
@@ -143,16 +151,8 @@ func waveSpec(c *firmward.Campaign, w int) firmward.WaveSpec {
 	return c.Waves[w-1]
 }
 
-// WaveStats counts the pushed members of one wave.
-type WaveStats struct {
-	Wave      int `json:"wave"`
-	Devices   int `json:"devices"` // pushed devices (tasks not counted)
-	Tasks     int `json:"tasks"`
-	Succeeded int `json:"succeeded"`
-	Failed    int `json:"failed"` // finished with failure, or canceled
-	Open      int `json:"open"`   // no action yet, or an open one
-	TasksOpen int `json:"tasks_open"`
-}
+// WaveStats counts the members of one wave.
+type WaveStats = firmward.WaveStats
 
 // Waves counts the members of every wave of c (staging ring first).
 func Waves(c *firmward.Campaign, members []*firmward.CampaignMember) []WaveStats {
@@ -165,6 +165,9 @@ func Waves(c *firmward.Campaign, members []*firmward.CampaignMember) []WaveStats
 			continue
 		}
 		s := &out[m.Wave]
+		if m.Device != nil && m.ActionID == 0 && m.Action == nil && m.TaskID == 0 && m.Task == nil {
+			s.Unassigned++
+		}
 		if m.Device != nil && !Pushable(m.Device.UpdateMechanism) {
 			s.Tasks++
 			if m.Task == nil || m.Task.Status == firmward.TaskOpen {
@@ -211,6 +214,13 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 	for _, m := range st.Members {
 		members[m.DeviceID] = m
 	}
+	var joined map[int64]bool // with Progress: every member, loaded or not
+	if st.Progress != nil {
+		joined = make(map[int64]bool, len(st.Joined))
+		for _, id := range st.Joined {
+			joined[id] = true
+		}
+	}
 	if !c.Planned {
 		plan := Plan(c, rel, st.Candidates)
 		var cats []firmward.Category
@@ -233,9 +243,13 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		return append(out, firmward.CampaignDecision{Kind: firmward.DecidePlanned, Reason: fmt.Sprintf("%d devices", len(ids))})
 	}
 	var cats []firmward.Category
-	for _, m := range st.Members {
-		if m.Device != nil {
-			cats = append(cats, m.Device.Category)
+	if st.Progress != nil {
+		cats = st.Progress.Categories
+	} else {
+		for _, m := range st.Members {
+			if m.Device != nil {
+				cats = append(cats, m.Device.Category)
+			}
 		}
 	}
 	if until, _ := pol.SoakUntil(rel.ReleaseDate, cats); now.Before(until) {
@@ -247,16 +261,19 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		out = append(out, firmward.CampaignDecision{Kind: firmward.DecideStartWave, Wave: 0})
 	}
 	// Dynamic campaigns: newly matching devices join the current wave.
+	var joiners []*firmward.CampaignMember
 	if c.Dynamic {
-		var joiners []int64
+		var ids []int64
 		for _, d := range st.Candidates {
-			if _, ok := members[d.ID]; !ok && Eligible(c, rel, d) {
-				joiners = append(joiners, d.ID)
-				members[d.ID] = &firmward.CampaignMember{CampaignID: c.ID, DeviceID: d.ID, Wave: wave, Device: d}
+			if _, ok := members[d.ID]; !ok && !joined[d.ID] && Eligible(c, rel, d) {
+				ids = append(ids, d.ID)
+				m := &firmward.CampaignMember{CampaignID: c.ID, DeviceID: d.ID, Wave: wave, Device: d}
+				members[d.ID] = m
+				joiners = append(joiners, m)
 			}
 		}
-		slices.Sort(joiners)
-		for _, id := range joiners {
+		slices.Sort(ids)
+		for _, id := range ids {
 			out = append(out, firmward.CampaignDecision{Kind: firmward.DecideJoin, DeviceID: id, Wave: wave})
 		}
 	}
@@ -278,10 +295,20 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		}
 		return int(a.DeviceID - b.DeviceID)
 	})
+	all := Waves(c, ordered)
+	if st.Progress != nil {
+		all = progressWaves(c, st.Progress, joiners)
+	}
 	timedOut := map[int64]bool{}
 	for {
-		out = append(out, memberDecisions(c, rel, ordered, wave, window, now, timedOut)...)
-		stats := Waves(c, ordered)[wave]
+		ds := memberDecisions(c, rel, ordered, wave, window, now, timedOut)
+		out = append(out, ds...)
+		stats := all[wave]
+		if stats.Unassigned > countCreates(ds) {
+			// Members of this wave not read in this step (Progress) get
+			// their action or task at the next one; the wave waits.
+			return out
+		}
 		stats.Failed += countTimedOut(ordered, wave, timedOut)
 		stats.Open -= countTimedOut(ordered, wave, timedOut)
 		spec := waveSpec(c, wave)
@@ -311,7 +338,7 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 			if c.Dynamic {
 				return out
 			}
-			for _, s := range Waves(c, ordered) {
+			for _, s := range all {
 				if s.Open > countTimedOutAll(ordered, timedOut, s.Wave) {
 					return out // the last stragglers of earlier waves
 				}
@@ -321,6 +348,40 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		wave++
 		out = append(out, firmward.CampaignDecision{Kind: firmward.DecideStartWave, Wave: wave})
 	}
+}
+
+// progressWaves is the counts of p (which must have one entry per wave)
+// with the joiners of this step added, unassigned.
+func progressWaves(c *firmward.Campaign, p *firmward.CampaignProgress, joiners []*firmward.CampaignMember) []WaveStats {
+	out := make([]WaveStats, len(c.Waves)+1)
+	for i := range out {
+		out[i].Wave = i
+	}
+	for _, s := range p.Waves {
+		if s.Wave >= 0 && s.Wave < len(out) {
+			out[s.Wave] = s
+		}
+	}
+	for _, s := range Waves(c, joiners) {
+		o := &out[s.Wave]
+		o.Devices += s.Devices
+		o.Tasks += s.Tasks
+		o.Open += s.Open
+		o.TasksOpen += s.TasksOpen
+		o.Unassigned += s.Unassigned
+	}
+	return out
+}
+
+// countCreates counts the actions and tasks ds creates.
+func countCreates(ds []firmward.CampaignDecision) int {
+	n := 0
+	for _, d := range ds {
+		if d.Kind == firmward.DecideCreateAction || d.Kind == firmward.DecideCreateTask {
+			n++
+		}
+	}
+	return n
 }
 
 func countTimedOut(ms []*firmward.CampaignMember, wave int, timedOut map[int64]bool) int {

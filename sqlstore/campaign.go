@@ -409,6 +409,202 @@ func (s *CampaignService) CampaignMembers(ctx context.Context, id int64) ([]*fir
 	return out, nil
 }
 
+// CampaignProgress counts the members of every wave of a campaign in one
+// grouped query and lists its devices' categories.
+func (s *CampaignService) CampaignProgress(ctx context.Context, id int64) (*firmward.CampaignProgress, error) {
+	out := &firmward.CampaignProgress{}
+	err := s.db.snapshot(ctx, func(tx conn) error {
+		c, err := findCampaign(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		out.Waves = make([]firmward.WaveStats, len(c.Waves)+1)
+		for i := range out.Waves {
+			out.Waves[i].Wave = i
+		}
+		rows, err := tx.query(ctx, "SELECT cd.wave, d.id IS NULL OR d.update_mechanism IN ('agent', 'ddi'), d.id IS NOT NULL AND cd.action_id = 0 AND cd.task_id = 0,"+
+			" COALESCE(a.status, ''), COALESCE(a.result, ''), COALESCE(t.status, ''), COUNT(*)"+
+			" FROM campaign_devices cd LEFT JOIN devices d ON d.id = cd.device_id"+
+			" LEFT JOIN actions a ON cd.action_id <> 0 AND a.id = cd.action_id"+
+			" LEFT JOIN tasks t ON cd.task_id <> 0 AND t.id = cd.task_id"+
+			" WHERE cd.campaign_id = ? GROUP BY 1, 2, 3, 4, 5, 6", id)
+		if err != nil {
+			return fmt.Errorf("counting members of campaign %d: %w", id, err)
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			var wave, n int
+			var pushed, unassigned bool
+			var status, result, task string
+			if err := rows.Scan(&wave, &pushed, &unassigned, &status, &result, &task, &n); err != nil {
+				return fmt.Errorf("counting members of campaign %d: %w", id, err)
+			}
+			if wave < 0 || wave >= len(out.Waves) {
+				continue
+			}
+			w := &out.Waves[wave]
+			if unassigned {
+				w.Unassigned += n
+			}
+			if !pushed {
+				w.Tasks += n
+				if task == "" || task == string(firmward.TaskOpen) {
+					w.TasksOpen += n
+				}
+				continue
+			}
+			w.Devices += n
+			switch st := firmward.ActionStatus(status); {
+			case status == "" || st.Open():
+				w.Open += n
+			case st == firmward.ActionFinished && result == firmward.ResultSuccess:
+				w.Succeeded += n
+			default:
+				w.Failed += n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("counting members of campaign %d: %w", id, err)
+		}
+		cats, err := tx.query(ctx, "SELECT DISTINCT d.category FROM campaign_devices cd JOIN devices d ON d.id = cd.device_id WHERE cd.campaign_id = ? ORDER BY 1", id)
+		if err != nil {
+			return fmt.Errorf("reading the categories of campaign %d: %w", id, err)
+		}
+		defer func() { _ = cats.Close() }()
+		for cats.Next() {
+			var cat string
+			if err := cats.Scan(&cat); err != nil {
+				return fmt.Errorf("reading the categories of campaign %d: %w", id, err)
+			}
+			out.Categories = append(out.Categories, firmward.Category(cat))
+		}
+		return cats.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StepMembers reads the members a rollout step at now acts on (see
+// firmward.CampaignService): one pass over the campaign's rows, then their
+// actions, tasks and devices by id.
+func (s *CampaignService) StepMembers(ctx context.Context, id int64, wave int, now time.Time) ([]*firmward.CampaignMember, error) {
+	var out []*firmward.CampaignMember
+	err := s.db.snapshot(ctx, func(tx conn) error {
+		c, err := findCampaign(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		nowMicros := micros(now.UTC())
+		timeout := c.ActionTimeoutSeconds
+		dueBefore := nowMicros - timeout*1_000_000
+		rows, err := tx.query(ctx, "SELECT cd.device_id, cd.wave, cd.joined_at, cd.action_id, cd.task_id FROM campaign_devices cd"+
+			" LEFT JOIN actions a ON cd.action_id <> 0 AND a.id = cd.action_id"+
+			" LEFT JOIN tasks t ON cd.task_id <> 0 AND t.id = cd.task_id"+
+			" WHERE cd.campaign_id = ? AND ((cd.wave = ? AND cd.action_id = 0 AND cd.task_id = 0) OR t.status = 'open'"+
+			" OR (cd.wave <= ? AND a.status IN ('scheduled', 'running', 'canceling') AND ("+
+			"(? > 0 AND (CASE WHEN a.window_start IS NOT NULL AND a.window_start > a.created_at THEN a.window_start ELSE a.created_at END) <= ?)"+
+			" OR (a.status = 'scheduled' AND a.window_end IS NOT NULL AND a.window_end <= ?))))"+
+			" ORDER BY cd.wave, cd.device_id", id, wave, wave, timeout, dueBefore, nowMicros)
+		if err != nil {
+			return fmt.Errorf("reading members of campaign %d: %w", id, err)
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			m := &firmward.CampaignMember{CampaignID: id}
+			var joined int64
+			if err := rows.Scan(&m.DeviceID, &m.Wave, &joined, &m.ActionID, &m.TaskID); err != nil {
+				return fmt.Errorf("reading members of campaign %d: %w", id, err)
+			}
+			m.JoinedAt = fromMicros(joined)
+			out = append(out, m)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading members of campaign %d: %w", id, err)
+		}
+		_ = rows.Close()
+		return attachMembers(ctx, tx, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// attachMembers reads the action, task and device of each member by id,
+// 500 at a time.
+func attachMembers(ctx context.Context, tx conn, ms []*firmward.CampaignMember) error {
+	var actionIDs, taskIDs, deviceIDs []any
+	for _, m := range ms {
+		if m.ActionID != 0 {
+			actionIDs = append(actionIDs, m.ActionID)
+		}
+		if m.TaskID != 0 {
+			taskIDs = append(taskIDs, m.TaskID)
+		}
+		deviceIDs = append(deviceIDs, m.DeviceID)
+	}
+	byAction := map[int64]*firmward.Action{}
+	for chunk := range slices.Chunk(actionIDs, 500) {
+		as, err := queryActions(ctx, tx, "SELECT "+actionColumns+" FROM actions WHERE id IN ("+inList(len(chunk))+")", chunk...)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			byAction[a.ID] = a
+		}
+	}
+	byTask := map[int64]*firmward.Task{}
+	for chunk := range slices.Chunk(taskIDs, 500) {
+		ts, err := queryTasks(ctx, tx, "SELECT "+taskColumns+" FROM tasks WHERE id IN ("+inList(len(chunk))+")", chunk...)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			byTask[t.ID] = t
+		}
+	}
+	byDevice := map[int64]*firmward.Device{}
+	for chunk := range slices.Chunk(deviceIDs, 500) {
+		if err := func() error {
+			rows, err := tx.query(ctx, "SELECT "+selectDeviceColumns+" FROM devices d WHERE d.id IN ("+inList(len(chunk))+")", chunk...)
+			if err != nil {
+				return fmt.Errorf("reading member devices: %w", err)
+			}
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				d, err := scanDevice(rows)
+				if err != nil {
+					return fmt.Errorf("reading member devices: %w", err)
+				}
+				byDevice[d.ID] = d
+			}
+			return rows.Err()
+		}(); err != nil {
+			return err
+		}
+	}
+	for _, m := range ms {
+		m.Action, m.Task, m.Device = byAction[m.ActionID], byTask[m.TaskID], byDevice[m.DeviceID]
+	}
+	return nil
+}
+
+// CampaignDeviceIDs returns the ids of every member device, in order.
+func (s *CampaignService) CampaignDeviceIDs(ctx context.Context, id int64) ([]int64, error) {
+	var out []int64
+	err := s.db.snapshot(ctx, func(tx conn) error {
+		if _, err := findCampaign(ctx, tx, id, false); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryIDs(ctx, tx, "SELECT device_id FROM campaign_devices WHERE campaign_id = ? ORDER BY device_id", id)
+		return err
+	})
+	return out, err
+}
+
 // ApplyCampaignStep applies decisions computed on version of campaign id
 // in one transaction; ECONFLICT when the campaign's version moved on.
 // Every change is audited; the system actor unless ctx names one.
@@ -452,7 +648,8 @@ type applier struct {
 	now   time.Time
 	by    string
 	evs   []*firmward.AuditEvent
-	joins map[int][]string // wave → device ids joined in this step
+	joins map[int][]string  // wave → device ids joined in this step
+	rel   *firmward.Release // the campaign's release, once read
 }
 
 func (a *applier) event(action, objType, objID string, changes ...firmward.FieldChange) {
@@ -584,10 +781,12 @@ func (a *applier) createAction(ctx context.Context, d firmward.CampaignDecision)
 	if err != nil || have != 0 {
 		return err
 	}
-	rel, err := findRelease(ctx, tx, c.ReleaseID, false)
-	if err != nil {
-		return err
+	if a.rel == nil { // read once per step: a wave start creates thousands
+		if a.rel, err = findRelease(ctx, tx, c.ReleaseID, false); err != nil {
+			return err
+		}
 	}
+	rel := a.rel
 	if rel.Withdrawn {
 		return nil // the next step pauses the campaign
 	}

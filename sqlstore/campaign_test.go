@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ func TestCampaignConformance(t *testing.T) {
 			{"CampaignRun", testCampaignRun},
 			{"CampaignExactlyOnce", testCampaignExactlyOnce},
 			{"CampaignCancel", testCampaignCancel},
+			{"CampaignProgress", testCampaignProgress},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -403,4 +406,165 @@ func testCampaignCancel(t *testing.T, b backend) {
 	}
 	_, err = cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpPause, "")
 	wantCode(t, err, firmward.ECONFLICT)
+}
+
+// testCampaignProgress checks the counts and the narrow member read the
+// runner steps on against the full member list, at each stage of a
+// campaign run with one create per transaction.
+func testCampaignProgress(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	ctx := context.Background()
+	cs, ds := NewCampaignService(f.db), NewDeliveryService(f.db)
+	var pushed []int64
+	for i := range 2 {
+		pushed = append(pushed, f.device(t, fmt.Sprintf("stage-%d", i), firmward.UpdateAgent, "staging"))
+	}
+	for i := range 6 {
+		pushed = append(pushed, f.device(t, fmt.Sprintf("prod-%d", i), firmward.UpdateDDI))
+	}
+	f.device(t, "web", firmward.UpdateWebAdmin)
+	f.device(t, "old", firmward.UpdateNone)
+	c := f.create(t, &firmward.Campaign{
+		Name: "all", ActionTimeoutSeconds: 3600,
+		Waves:   []firmward.WaveSpec{{Percent: 50, SuccessThreshold: 50, ErrorThreshold: 100}, {Percent: 50, SuccessThreshold: 50, ErrorThreshold: 100}},
+		Staging: firmward.WaveSpec{SuccessThreshold: 50, ErrorThreshold: 100},
+	})
+	if _, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := f.runner(f.db)
+	r.MaxCreates = 1
+	check := func(stage string) *firmward.Campaign {
+		t.Helper()
+		got, err := cs.FindCampaignByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := cs.CampaignMembers(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := cs.CampaignProgress(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := rollout.Waves(got, all); !slices.Equal(p.Waves, want) {
+			t.Errorf("%s: CampaignProgress waves\n%+v\nwant (counted from the members)\n%+v", stage, p.Waves, want)
+		}
+		var cats []firmward.Category
+		for _, m := range all {
+			if !slices.Contains(cats, m.Device.Category) {
+				cats = append(cats, m.Device.Category)
+			}
+		}
+		slices.Sort(cats)
+		if !slices.Equal(p.Categories, cats) {
+			t.Errorf("%s: categories %v, want %v", stage, p.Categories, cats)
+		}
+		wave, now := max(got.CurrentWave, 0), f.Now()
+		var want []int64
+		for _, m := range all {
+			a := m.Action
+			due := a != nil && m.Wave <= wave && a.Status.Open() && !a.CreatedAt.After(now.Add(-time.Hour))
+			if (m.Wave == wave && m.ActionID == 0 && m.TaskID == 0) || (m.Task != nil && m.Task.Status == firmward.TaskOpen) || due {
+				want = append(want, m.DeviceID)
+			}
+		}
+		sm, err := cs.StepMembers(ctx, c.ID, wave, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, m := range sm {
+			if m.Device == nil || (m.ActionID != 0) != (m.Action != nil) || (m.TaskID != 0) != (m.Task != nil) {
+				t.Errorf("%s: StepMembers member %+v lacks its device, action or task", stage, m)
+			}
+			ids = append(ids, m.DeviceID)
+		}
+		slices.Sort(ids)
+		slices.Sort(want)
+		if !slices.Equal(ids, want) {
+			t.Errorf("%s: StepMembers(wave %d) = %v, want %v", stage, wave, ids, want)
+		}
+		return got
+	}
+	tick := func() {
+		t.Helper()
+		for range 10 {
+			n, err := r.Tick(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+		t.Fatal("the runner does not settle")
+	}
+	check("draft")
+	tick()
+	got := check("staging started")
+	members, err := cs.CampaignMembers(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stagingActions int
+	for _, m := range members {
+		if m.Wave == 0 && m.Action != nil {
+			stagingActions++
+		}
+	}
+	// Start, planning, the staging ring and its two actions, one create
+	// per transaction: at least four versions on.
+	if stagingActions != 2 || got.Version < c.Version+4 {
+		t.Fatalf("after one tick: %d staging actions, version %d (was %d)", stagingActions, got.Version, c.Version)
+	}
+	byDev := map[int64]*firmward.CampaignMember{}
+	for _, m := range members {
+		byDev[m.DeviceID] = m
+	}
+	if _, err := ds.AddFeedback(ctx, pushed[0], byDev[pushed[0]].ActionID, &firmward.ActionFeedback{Execution: firmward.ExecClosed, Finished: firmward.ResultSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.AddFeedback(ctx, pushed[1], byDev[pushed[1]].ActionID, &firmward.ActionFeedback{Execution: firmward.ExecProceeding, Finished: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	check("staging reported")
+	tick()
+	got = check("wave 1")
+	if got.CurrentWave != 1 {
+		t.Fatalf("current wave %d, want 1", got.CurrentWave)
+	}
+	if members, err = cs.CampaignMembers(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	reported := 0
+	for _, m := range members {
+		if m.Wave == 1 && m.Action != nil && reported < 3 {
+			reported++
+			if _, err := ds.AddFeedback(ctx, m.DeviceID, m.ActionID, &firmward.ActionFeedback{Execution: firmward.ExecClosed, Finished: firmward.ResultSuccess}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tick()
+	got = check("wave 2")
+	tasks := 0
+	if members, err = cs.CampaignMembers(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if m.Task != nil && m.Task.Status == firmward.TaskOpen {
+			tasks++
+		}
+	}
+	if got.CurrentWave != 2 || tasks != 2 {
+		t.Fatalf("after wave 1 reported: current wave %d, %d open tasks; want wave 2 with 2", got.CurrentWave, tasks)
+	}
+	f.mu.Lock()
+	f.now = f.now.Add(2 * time.Hour) // every open action is now due
+	f.mu.Unlock()
+	check("two hours later")
+	tick()
+	check("after the timeouts")
 }
