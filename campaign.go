@@ -335,6 +335,44 @@ type CampaignProgress struct {
 	Categories []Category  `json:"categories"`
 }
 
+// MemberState selects campaign members by where they stand, as WaveStats
+// counts them.
+type MemberState string
+
+// Member states: a pushed member whose action is open (or not created
+// yet), finished with success, or ended otherwise; a member with a task.
+const (
+	MemberOpen      MemberState = "open"
+	MemberSucceeded MemberState = "succeeded"
+	MemberFailed    MemberState = "failed"
+	MemberTask      MemberState = "task"
+)
+
+// MemberStates lists the member states a filter accepts.
+var MemberStates = []MemberState{MemberOpen, MemberSucceeded, MemberFailed, MemberTask}
+
+// CampaignMemberFilter selects one page of a campaign's members, by device
+// id after After; State "" is every member.
+type CampaignMemberFilter struct {
+	State MemberState
+	After int64
+	Limit int
+}
+
+// Validate checks the filter; EINVALID names the field.
+func (f *CampaignMemberFilter) Validate() error {
+	if f.State != "" && !slices.Contains(MemberStates, f.State) {
+		return Errorf(EINVALID, "state: %q is not one of open, succeeded, failed, task", f.State)
+	}
+	if f.After < 0 {
+		return Errorf(EINVALID, "after: must not be negative")
+	}
+	if f.Limit < 0 || f.Limit > MaxPageSize {
+		return Errorf(EINVALID, "limit: must be between 1 and %d", MaxPageSize)
+	}
+	return nil
+}
+
 // DecisionKind names one rollout decision.
 type DecisionKind string
 
@@ -448,6 +486,10 @@ type CampaignService interface {
 	// later) or scheduled in a window that has ended. A superset is
 	// harmless; a member left out is acted on at a later step.
 	StepMembers(ctx context.Context, id int64, wave int, now time.Time) ([]*CampaignMember, error)
+	// FindCampaignMembers returns one page of a campaign's members in
+	// device id order, with their action, task and device, and the next
+	// cursor (0 at the end).
+	FindCampaignMembers(ctx context.Context, id int64, f CampaignMemberFilter) ([]*CampaignMember, int64, error)
 	// CampaignDeviceIDs returns the ids of every member device.
 	CampaignDeviceIDs(ctx context.Context, id int64) ([]int64, error)
 	// ApplyCampaignStep applies decisions taken on version of the campaign

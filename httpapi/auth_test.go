@@ -83,6 +83,7 @@ var archRoles = map[string]firmward.Role{
 	"GET /api/v1/campaigns":                      firmward.RoleViewer,
 	"POST /api/v1/campaigns":                     firmward.RoleOperator,
 	"GET /api/v1/campaigns/{id}":                 firmward.RoleViewer,
+	"GET /api/v1/campaigns/{id}/members":         firmward.RoleViewer,
 	"POST /api/v1/campaigns/{id}/approve":        firmward.RoleAdmin,
 	"POST /api/v1/campaigns/{id}/start":          firmward.RoleOperator,
 	"POST /api/v1/campaigns/{id}/pause":          firmward.RoleOperator,

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/firmward/firmward"
@@ -42,7 +43,17 @@ type CampaignList struct {
 // every member with its action, task and device.
 type CampaignReport = rollout.CampaignReport
 
-const cursorCampaigns = 'g'
+const (
+	cursorCampaigns = 'g'
+	cursorMembers   = 'm'
+)
+
+// CampaignMemberList answers GET /api/v1/campaigns/{id}/members: one page
+// of members with their action, task and device.
+type CampaignMemberList struct {
+	Members    []*firmward.CampaignMember `json:"members"`
+	NextCursor string                     `json:"next_cursor,omitempty"`
+}
 
 var (
 	listCampaignParams = append([]param{
@@ -50,6 +61,9 @@ var (
 			firmward.CampaignDraft, firmward.CampaignRunning, firmward.CampaignPaused, firmward.CampaignFinished, firmward.CampaignCanceled, firmward.CampaignAborted,
 		}),
 		{name: "release", desc: "Only campaigns of this release.", schema: map[string]any{"type": "integer"}},
+	}, pageParams...)
+	campaignMemberParams = append([]param{
+		enumParamDoc("state", "Only members in this state: a pushed device's action open, succeeded or failed; or a device with a task.", firmward.MemberStates),
 	}, pageParams...)
 	campaignReportParams = []param{
 		{name: "members", desc: "Include every member with its action, task and device.", schema: map[string]any{"type": "boolean", "default": false}},
@@ -106,6 +120,47 @@ func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
 	out := CampaignList{Campaigns: list}
 	if next != 0 {
 		out.NextCursor = encodeCursor(cursorCampaigns, next)
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// handleCampaignMembers lists one page of a campaign's members, however
+// large the campaign.
+func (s *Server) handleCampaignMembers(w http.ResponseWriter, r *http.Request) {
+	if !s.campaignsReady(w, r) {
+		return
+	}
+	q, err := parseQuery(r.URL.RawQuery, paramNames(campaignMemberParams))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := idParam(r.PathValue("id"), "campaign")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := firmward.CampaignMemberFilter{State: firmward.MemberState(q.get("state"))}
+	if f.State != "" && !slices.Contains(firmward.MemberStates, f.State) {
+		s.writeError(w, r, paramError("state", q.get("state"), "must be open, succeeded, failed or task"))
+		return
+	}
+	if f.Limit, err = limitParam(q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f.After, err = cursorParam(q, cursorMembers); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.campaigns.FindCampaignMembers(r.Context(), id, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := CampaignMemberList{Members: list}
+	if next != 0 {
+		out.NextCursor = encodeCursor(cursorMembers, next)
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

@@ -47,6 +47,26 @@ func (c *Client) CampaignStatus(ctx context.Context, id int64, members bool) (*C
 	return &out, nil
 }
 
+// CampaignMembers returns one page of a campaign's members (state "" is
+// all) and the cursor of the next.
+func (c *Client) CampaignMembers(ctx context.Context, id int64, state firmward.MemberState, cursor string, limit int) (*CampaignMemberList, error) {
+	v := url.Values{}
+	if state != "" {
+		v.Set("state", string(state))
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var out CampaignMemberList
+	if err := c.call(ctx, http.MethodGet, campaignPath(id)+"/members", v, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // ApproveCampaign approves a campaign (as another token than its creator).
 func (c *Client) ApproveCampaign(ctx context.Context, id int64) (*firmward.Campaign, error) {
 	var out firmward.Campaign

@@ -105,6 +105,7 @@ func (s *Server) renderOpenAPI() []byte {
 		CampaignOpRequest{},
 		CampaignList{},
 		CampaignReport{},
+		CampaignMemberList{},
 		TaskList{},
 		TaskAssignRequest{},
 		TaskCloseRequest{},

@@ -249,6 +249,10 @@ func (s *Server) routeTable() []route {
 			handler: s.handleGetCampaign, query: campaignReportParams, status: 200, response: "CampaignReport", errors: []int{400, 404},
 		},
 		{
+			Route:   Route{"GET", apiPrefix + "/campaigns/{id}/members", viewer, "One page of a campaign's members with their action, task and device, by device id; state=failed lists the failures."},
+			handler: s.handleCampaignMembers, query: campaignMemberParams, status: 200, response: "CampaignMemberList", errors: []int{400, 404},
+		},
+		{
 			Route:   Route{"POST", apiPrefix + "/campaigns/{id}/approve", admin, "Approve a campaign: the approver must be another token than its creator; both are recorded. Audited."},
 			handler: s.handleApproveCampaign, status: 200, response: "Campaign", errors: []int{404, 409},
 		},

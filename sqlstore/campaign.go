@@ -499,37 +499,89 @@ func (s *CampaignService) StepMembers(ctx context.Context, id int64, wave int, n
 		nowMicros := micros(now.UTC())
 		timeout := c.ActionTimeoutSeconds
 		dueBefore := nowMicros - timeout*1_000_000
-		rows, err := tx.query(ctx, "SELECT cd.device_id, cd.wave, cd.joined_at, cd.action_id, cd.task_id FROM campaign_devices cd"+
-			" LEFT JOIN actions a ON cd.action_id <> 0 AND a.id = cd.action_id"+
-			" LEFT JOIN tasks t ON cd.task_id <> 0 AND t.id = cd.task_id"+
-			" WHERE cd.campaign_id = ? AND ((cd.wave = ? AND cd.action_id = 0 AND cd.task_id = 0) OR t.status = 'open'"+
+		out, err = queryMembers(ctx, tx, id, "((cd.wave = ? AND cd.action_id = 0 AND cd.task_id = 0) OR t.status = 'open'"+
 			" OR (cd.wave <= ? AND a.status IN ('scheduled', 'running', 'canceling') AND ("+
 			"(? > 0 AND (CASE WHEN a.window_start IS NOT NULL AND a.window_start > a.created_at THEN a.window_start ELSE a.created_at END) <= ?)"+
 			" OR (a.status = 'scheduled' AND a.window_end IS NOT NULL AND a.window_end <= ?))))"+
-			" ORDER BY cd.wave, cd.device_id", id, wave, wave, timeout, dueBefore, nowMicros)
-		if err != nil {
-			return fmt.Errorf("reading members of campaign %d: %w", id, err)
-		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			m := &firmward.CampaignMember{CampaignID: id}
-			var joined int64
-			if err := rows.Scan(&m.DeviceID, &m.Wave, &joined, &m.ActionID, &m.TaskID); err != nil {
-				return fmt.Errorf("reading members of campaign %d: %w", id, err)
-			}
-			m.JoinedAt = fromMicros(joined)
-			out = append(out, m)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading members of campaign %d: %w", id, err)
-		}
-		_ = rows.Close()
-		return attachMembers(ctx, tx, out)
+			" ORDER BY cd.wave, cd.device_id", wave, wave, timeout, dueBefore, nowMicros)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// memberFrom joins a campaign's member rows to their action and task, for
+// conditions on either.
+const memberFrom = "SELECT cd.device_id, cd.wave, cd.joined_at, cd.action_id, cd.task_id FROM campaign_devices cd" +
+	" LEFT JOIN devices d ON d.id = cd.device_id" +
+	" LEFT JOIN actions a ON cd.action_id <> 0 AND a.id = cd.action_id" +
+	" LEFT JOIN tasks t ON cd.task_id <> 0 AND t.id = cd.task_id WHERE cd.campaign_id = ? AND "
+
+// queryMembers reads the members of campaign id meeting cond (with its
+// ORDER BY and LIMIT) and attaches their action, task and device.
+func queryMembers(ctx context.Context, tx conn, id int64, cond string, args ...any) ([]*firmward.CampaignMember, error) {
+	rows, err := tx.query(ctx, memberFrom+cond, append([]any{id}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading members of campaign %d: %w", id, err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := []*firmward.CampaignMember{}
+	for rows.Next() {
+		m := &firmward.CampaignMember{CampaignID: id}
+		var joined int64
+		if err := rows.Scan(&m.DeviceID, &m.Wave, &joined, &m.ActionID, &m.TaskID); err != nil {
+			return nil, fmt.Errorf("reading members of campaign %d: %w", id, err)
+		}
+		m.JoinedAt = fromMicros(joined)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading members of campaign %d: %w", id, err)
+	}
+	_ = rows.Close()
+	return out, attachMembers(ctx, tx, out)
+}
+
+// memberStates are the conditions of each firmward.MemberState, as
+// CampaignProgress counts them.
+var memberStates = map[firmward.MemberState]string{
+	firmward.MemberOpen:      "(d.id IS NULL OR d.update_mechanism IN ('agent', 'ddi')) AND (a.id IS NULL OR a.status IN ('scheduled', 'running', 'canceling'))",
+	firmward.MemberSucceeded: "(d.id IS NULL OR d.update_mechanism IN ('agent', 'ddi')) AND a.status = 'finished' AND a.result = 'success'",
+	firmward.MemberFailed: "(d.id IS NULL OR d.update_mechanism IN ('agent', 'ddi')) AND a.id IS NOT NULL AND a.status NOT IN ('scheduled', 'running', 'canceling')" +
+		" AND NOT (a.status = 'finished' AND a.result = 'success')",
+	firmward.MemberTask: "d.id IS NOT NULL AND d.update_mechanism NOT IN ('agent', 'ddi')",
+}
+
+// FindCampaignMembers returns one page of a campaign's members.
+func (s *CampaignService) FindCampaignMembers(ctx context.Context, id int64, f firmward.CampaignMemberFilter) ([]*firmward.CampaignMember, int64, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	limit := pageSize(f.Limit)
+	var out []*firmward.CampaignMember
+	err := s.db.snapshot(ctx, func(tx conn) error {
+		if _, err := findCampaign(ctx, tx, id, false); err != nil {
+			return err
+		}
+		cond := "cd.device_id > ?"
+		if f.State != "" {
+			cond += " AND " + memberStates[f.State]
+		}
+		var err error
+		out, err = queryMembers(ctx, tx, id, cond+" ORDER BY cd.device_id LIMIT ?", f.After, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].DeviceID
+	}
+	return out, next, nil
 }
 
 // attachMembers reads the action, task and device of each member by id,

@@ -461,6 +461,44 @@ func testCampaignProgress(t *testing.T, b backend) {
 		if !slices.Equal(p.Categories, cats) {
 			t.Errorf("%s: categories %v, want %v", stage, p.Categories, cats)
 		}
+		for _, state := range append(firmward.MemberStates, "") {
+			var want, have []int64
+			for _, m := range all {
+				pushed := m.Device == nil || rollout.Pushable(m.Device.UpdateMechanism)
+				a := m.Action
+				var is firmward.MemberState
+				switch {
+				case !pushed:
+					is = firmward.MemberTask
+				case a == nil || a.Status.Open():
+					is = firmward.MemberOpen
+				case a.Status == firmward.ActionFinished && a.Result == firmward.ResultSuccess:
+					is = firmward.MemberSucceeded
+				default:
+					is = firmward.MemberFailed
+				}
+				if state == "" || is == state {
+					want = append(want, m.DeviceID)
+				}
+			}
+			for after, pages := int64(0), 0; ; pages++ {
+				page, next, err := cs.FindCampaignMembers(ctx, c.ID, firmward.CampaignMemberFilter{State: state, After: after, Limit: 2})
+				if err != nil || pages > 20 {
+					t.Fatalf("%s: FindCampaignMembers(%q) = %v, %v (page %d)", stage, state, page, err, pages)
+				}
+				for _, m := range page {
+					have = append(have, m.DeviceID)
+				}
+				if next == 0 {
+					break
+				}
+				after = next
+			}
+			slices.Sort(want)
+			if !slices.Equal(have, want) {
+				t.Errorf("%s: FindCampaignMembers(%q) = %v, want %v", stage, state, have, want)
+			}
+		}
 		wave, now := max(got.CurrentWave, 0), f.Now()
 		var want []int64
 		for _, m := range all {
@@ -502,6 +540,10 @@ func testCampaignProgress(t *testing.T, b backend) {
 		t.Fatal("the runner does not settle")
 	}
 	check("draft")
+	_, _, err := cs.FindCampaignMembers(ctx, c.ID, firmward.CampaignMemberFilter{State: "broken"})
+	wantCode(t, err, firmward.EINVALID)
+	_, _, err = cs.FindCampaignMembers(ctx, c.ID+100, firmward.CampaignMemberFilter{})
+	wantCode(t, err, firmward.ENOTFOUND)
 	tick()
 	got := check("staging started")
 	members, err := cs.CampaignMembers(ctx, c.ID)

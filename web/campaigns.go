@@ -29,6 +29,9 @@ type campaignView struct {
 	Failures []campaignFailure
 	Tasks    []*firmward.CampaignMember
 	IsAdmin  bool
+	// FailedTotal and TasksTotal count every failure and task, of which
+	// the page lists the first ones.
+	FailedTotal, TasksTotal int
 }
 
 // campaignFailure is a device whose action failed, with its log.
@@ -40,8 +43,12 @@ type campaignFailure struct {
 // campaignRefreshSeconds is how often a running campaign's page reloads.
 const campaignRefreshSeconds = 5
 
-// maxFailuresShown bounds the failures listed with their logs.
-const maxFailuresShown = 50
+// maxFailuresShown bounds the failures listed with their logs, and
+// maxTasksShown the manual tasks listed.
+const (
+	maxFailuresShown = 50
+	maxTasksShown    = 200
+)
 
 func (h *Handler) campaignsReady(w http.ResponseWriter, r *http.Request, s *session) bool {
 	if h.campaigns == nil || h.campaigns.Campaigns == nil || h.campaigns.Releases == nil || h.campaigns.Delivery == nil {
@@ -95,18 +102,36 @@ func (h *Handler) campaignPage(w http.ResponseWriter, r *http.Request, s *sessio
 		h.serverError(w, r, s, err)
 		return
 	}
-	members, err := h.campaigns.Campaigns.CampaignMembers(ctx, id)
+	// Counted by the store, and only the first failures and tasks read:
+	// the page stays fast for a campaign of any size.
+	progress, err := h.campaigns.Campaigns.CampaignProgress(ctx, id)
 	if err != nil {
 		h.serverError(w, r, s, err)
 		return
 	}
-	v := campaignView{Report: rollout.Summarize(c, rel, members, h.campaigns.Policy), IsAdmin: s.token.Role.Includes(firmward.RoleAdmin)}
-	for _, m := range members {
+	v := campaignView{Report: rollout.SummarizeProgress(c, rel, progress, h.campaigns.Policy), IsAdmin: s.token.Role.Includes(firmward.RoleAdmin)}
+	for _, ws := range v.Report.Waves {
+		v.FailedTotal += ws.Failed
+		v.TasksTotal += ws.Tasks
+	}
+	tasked, _, err := h.campaigns.Campaigns.FindCampaignMembers(ctx, id, firmward.CampaignMemberFilter{State: firmward.MemberTask, Limit: maxTasksShown})
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return
+	}
+	for _, m := range tasked {
 		if m.Task != nil {
 			v.Tasks = append(v.Tasks, m)
 		}
+	}
+	failed, _, err := h.campaigns.Campaigns.FindCampaignMembers(ctx, id, firmward.CampaignMemberFilter{State: firmward.MemberFailed, Limit: maxFailuresShown})
+	if err != nil {
+		h.serverError(w, r, s, err)
+		return
+	}
+	for _, m := range failed {
 		a := m.Action
-		if a == nil || len(v.Failures) >= maxFailuresShown || a.Status.Open() || (a.Status == firmward.ActionFinished && a.Result == firmward.ResultSuccess) {
+		if a == nil {
 			continue
 		}
 		fbs, err := h.campaigns.Delivery.ActionFeedback(ctx, a.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,12 @@ func campaignCommands() []command {
 		{name: "campaign resume", args: "ID [--reason R]", summary: "resume a paused campaign", help: "Resume a campaign, accepting the failures of its current wave.", run: campaignOpCommand(firmward.OpResume)},
 		{name: "campaign cancel", args: "ID [--reason R]", summary: "cancel a campaign", help: "Cancel a campaign: open actions are canceled, open tasks closed.", run: campaignOpCommand(firmward.OpCancel)},
 		{name: "campaign rollback", args: "ID", summary: "roll a campaign's devices back to the previous release", help: "Cancel the campaign and start one that installs the previous release on the devices it updated.", run: campaignOpCommand("rollback")},
+		{
+			name: "campaign members", args: "ID [--state open|succeeded|failed|task] [--limit N]",
+			summary: "list a campaign's devices, e.g. its failures",
+			help:    "List a campaign's devices with their action, task and version, page by page from the server; --state failed lists the failures. --limit stops after N devices.",
+			run:     runCampaignMembers,
+		},
 		{
 			name: "campaign status", args: "ID [--watch INTERVAL] [--members]",
 			summary: "show a campaign's waves with progress bars",
@@ -222,6 +229,58 @@ func campaignOpCommand(op firmward.CampaignOp) func(context.Context, *app, []str
 	}
 }
 
+func runCampaignMembers(ctx context.Context, a *app, args []string) error {
+	const name = "campaign members"
+	var state string
+	var limit int
+	fs := newFlags(name)
+	fs.StringVar(&state, "state", "", "only devices in this `state`: open, succeeded, failed or task")
+	fs.IntVar(&limit, "limit", 0, "stop after `n` devices (0: all)")
+	pos, err := a.parse(fs, name, args, true, 1, 1)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(name, pos[0], "campaign")
+	if err != nil {
+		return err
+	}
+	if state != "" && !slices.Contains(firmward.MemberStates, firmward.MemberState(state)) {
+		return usageError{cmd: name, msg: fmt.Sprintf("--state %q: use open, succeeded, failed or task", state)}
+	}
+	if limit < 0 {
+		return usageError{cmd: name, msg: "--limit must not be negative"}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	out := []*firmward.CampaignMember{}
+	for cursor := ""; ; {
+		page, err := c.CampaignMembers(ctx, id, firmward.MemberState(state), cursor, firmward.MaxPageSize)
+		if err != nil {
+			return err
+		}
+		out = append(out, page.Members...)
+		if limit > 0 && len(out) >= limit {
+			out = out[:limit]
+			break
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if a.json {
+		return writeJSON(a.stdout, out)
+	}
+	if len(out) == 0 {
+		_, _ = fmt.Fprintf(a.stdout, "no devices%s in campaign %d\n", map[bool]string{true: " in state " + state}[state != ""], id)
+		return nil
+	}
+	printMembers(a.stdout, out)
+	return nil
+}
+
 func runCampaignStatus(ctx context.Context, a *app, args []string) error {
 	const name = "campaign status"
 	var watch time.Duration
@@ -325,9 +384,16 @@ func printCampaignReport(w io.Writer, rep *httpapi.CampaignReport) {
 		pf("\n")
 	}
 	if len(rep.Members) > 0 {
+		printMembers(w, rep.Members)
+	}
+}
+
+// printMembers prints campaign members as a table.
+func printMembers(w io.Writer, members []*firmward.CampaignMember) {
+	{
 		t := newTable(w)
 		t.row("DEVICE", "NAME", "WAVE", "ACTION", "STATUS", "TASK", "VERSION")
-		for _, m := range rep.Members {
+		for _, m := range members {
 			nameCol, version, action, status, task := "-", "-", "-", "-", "-"
 			if m.Device != nil {
 				nameCol, version = cut(m.Device.Name, 24), orDash(m.Device.FirmwareVersion)

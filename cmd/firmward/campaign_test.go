@@ -387,5 +387,18 @@ func TestCampaignCLI(t *testing.T) {
 		t.Fatalf("rolled-back campaign is %s", after.Campaign.Status)
 	}
 	mustContain(t, "list", s.ok(t, "campaign", "list"), "routers", "(bob)", "rollback of routers", "running")
+	// Members page by page from the server, by state.
+	var tasked []*firmward.CampaignMember
+	s.okJSON(t, &tasked, "campaign", "members", id, "--state", "task")
+	if len(tasked) != 1 || tasked[0].DeviceID != web.ID || tasked[0].Task == nil {
+		t.Fatalf("campaign members --state task = %+v, want the web-admin device with its task", tasked)
+	}
+	var everyone []*firmward.CampaignMember
+	s.okJSON(t, &everyone, "campaign", "members", id)
+	if len(everyone) != 2 {
+		t.Fatalf("campaign members = %d devices, want 2", len(everyone))
+	}
+	mustContain(t, "members", s.ok(t, "campaign", "members", id, "--state", "failed"), "no devices in state failed")
+	s.fails(t, exitUsage, "campaign", "members", id, "--state", "broken")
 	mustContain(t, "audit", s.ok(t, "audit", "list", "--object-type", "campaign"), "campaign.create", "campaign.approve", "campaign.status")
 }
