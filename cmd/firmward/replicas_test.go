@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,8 @@ func replicaDSN(t *testing.T) string {
 // PostgreSQL database, both running the campaign runner every 20 ms,
 // while simulated devices poll one of them: every rollout decision is
 // taken once — one action per device, each wave started once — and the
-// campaign finishes.
+// campaign finishes. The ticks were River jobs, worked one at a time, each
+// by one replica.
 func TestCampaignReplicas(t *testing.T) {
 	t.Parallel()
 	dsn := replicaDSN(t)
@@ -97,6 +99,13 @@ func TestCampaignReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			total += len(evs)
+			for _, ev := range evs {
+				// The runner's decisions are audited as its actor, in River's
+				// job as in the in-process ticker.
+				if action == "campaign.wave" && ev.Actor != "system(rollout)" {
+					t.Errorf("%s event %d by %q, want system(rollout)", action, ev.Seq, ev.Actor)
+				}
+			}
 			if next == "" || len(evs) == 0 {
 				return total
 			}
@@ -109,5 +118,75 @@ func TestCampaignReplicas(t *testing.T) {
 	// The (empty) staging ring and three waves: each started once.
 	if got := count("campaign.wave"); got != 4 {
 		t.Errorf("%d campaign.wave events, want 4: the staging ring and three waves, each started once", got)
+	}
+	for name, srv := range map[string]*testServer{"A": a, "B": b} {
+		if !strings.Contains(srv.Stderr.String(), `coordination=river`) {
+			t.Errorf("replica %s did not log River coordination:\n%s", name, srv.Stderr)
+		}
+	}
+	checkTickJobs(t, dsn)
+}
+
+// checkTickJobs checks River's job table in the database of dsn: there were
+// campaign_tick jobs, each attempted once by one replica and completed, and
+// no two ran at the same time.
+func checkTickJobs(t *testing.T, dsn string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	rows, err := db.QueryContext(t.Context(), `SELECT id, state, attempt, coalesce(cardinality(attempted_by), 0), attempted_at, finalized_at
+FROM river_job WHERE kind = 'campaign_tick' AND attempted_at IS NOT NULL ORDER BY attempted_at`)
+	if err != nil {
+		t.Fatalf("reading River's jobs: %v", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var (
+		completed int
+		lastEnd   time.Time
+		lastID    int64
+	)
+	for rows.Next() {
+		var (
+			id                int64
+			state             string
+			attempt, clients  int
+			started, finished sql.NullTime
+		)
+		if err := rows.Scan(&id, &state, &attempt, &clients, &started, &finished); err != nil {
+			t.Fatal(err)
+		}
+		if state == "running" && !finished.Valid {
+			continue // the replicas are still up: one tick may be in progress
+		}
+		if state != "completed" || attempt != 1 || clients != 1 || !finished.Valid {
+			t.Errorf("tick job %d: %s after %d attempts by %d replicas, want completed once by one", id, state, attempt, clients)
+			continue
+		}
+		completed++
+		if started.Time.Before(lastEnd) {
+			t.Errorf("tick job %d started at %s, before job %d finished at %s", id, started.Time, lastID, lastEnd)
+		}
+		lastEnd, lastID = finished.Time, id
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if completed == 0 {
+		t.Error("no completed campaign_tick jobs: the rollout was not driven by River")
+	}
+	t.Logf("%d campaign ticks ran as River jobs", completed)
+}
+
+// TestCampaignCoordinationSQLite checks that serve on SQLite runs the
+// campaign runner in-process and says so.
+func TestCampaignCoordinationSQLite(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data, nil, "serve", "--addr", "127.0.0.1:0", "--data", data, "--campaign-interval", "1s", "--assess-interval", "0")
+	if got := s.Stderr.String(); !strings.Contains(got, `coordination="in-process ticker"`) {
+		t.Errorf("serve on SQLite did not log in-process coordination:\n%s", got)
 	}
 }

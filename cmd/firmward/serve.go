@@ -224,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	releases := sqlstore.NewReleaseService(db)
 	delivery := sqlstore.NewDeliveryService(db)
-	m.campaigns = newCampaignRuntime(db, releases, watchedDevices, m.logger)
+	m.campaigns = newCampaignRuntime(db, dsn, releases, watchedDevices, m.logger)
 	if m.stopNudges, err = startNudges(ctx, m.MQTTURL, delivery, m.logger); err != nil {
 		return err
 	}
@@ -364,11 +364,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.scans.start(ctx)
 	m.notify.start(ctx)
 	m.reports.start(ctx)
-	m.campaigns.start(ctx, m.CampaignInterval)
 	go func() {
 		defer close(m.engineDone)
 		m.engine.Start(engineCtx, m.AssessInterval)
 	}()
+	if err := m.campaigns.start(ctx, m.CampaignInterval); err != nil {
+		return fmt.Errorf("starting the campaign runner: %w", err)
+	}
 
 	_, _ = fmt.Fprintf(m.Stdout, "firmward listening on %s\n", m.URL())
 	m.printSetupHint(ctx, settings, devices)
