@@ -843,7 +843,10 @@ func (a *applier) createAction(ctx context.Context, d firmward.CampaignDecision)
 		return nil // the next step pauses the campaign
 	}
 	// A device with an open action for this release already keeps it.
-	ids, err := queryIDs(ctx, tx, "SELECT id FROM actions WHERE device_id = ? AND release_id = ? AND status IN ('scheduled', 'running', 'canceling') ORDER BY id LIMIT 1",
+	// The device's open actions are few (index actions_open); "+" keeps
+	// the planners off actions_release, which would scan every action of
+	// the release for each device: quadratic in a wave's size.
+	ids, err := queryIDs(ctx, tx, "SELECT id FROM actions WHERE device_id = ? AND status IN ('scheduled', 'running', 'canceling') AND +release_id = ? ORDER BY device_id, id LIMIT 1",
 		d.DeviceID, rel.ID)
 	if err != nil {
 		return err
