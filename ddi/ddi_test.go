@@ -2,7 +2,9 @@ package ddi
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,9 +38,18 @@ const gatewaySecret = "gw-secret-0123456789"
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvAt(t, "", sqlstore.Options{})
+}
+
+// newEnvAt is newEnv on the database dsn ("": a new SQLite file).
+func newEnvAt(t testing.TB, dsn string, opts sqlstore.Options) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlstore.Open(ctx, filepath.Join(dir, "firmward.db"), sqlstore.Options{})
+	if dsn == "" {
+		dsn = filepath.Join(dir, "firmward.db")
+	}
+	db, err := sqlstore.Open(ctx, dsn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,48 +542,164 @@ func TestPollSleep(t *testing.T) {
 	}
 }
 
-// BenchmarkBasePoll measures the DDI base poll of a known device with
-// nothing pending (the common case of a fleet at rest) over loopback HTTP,
-// beside a bare net/http handler answering a fixed JSON body in the same
-// run.
+// BenchmarkBasePoll measures the DDI base poll with nothing pending (the
+// common case of a fleet at rest) over loopback HTTP, beside a bare
+// net/http handler answering a fixed JSON body in the same run:
+//
+//   - ddi: one known device, polled again and again (its time of contact
+//     moves once a minute, so nothing is written);
+//
+//   - ddi-10k: FIRMWARD_BENCH_POLL_DEVICES (10,000) distinct devices round
+//     robin, the database's clock a minute further on each round, so that
+//     every poll records a contact, as in a large fleet polling once a
+//     minute or less often;
+//
+//   - postgres/…: the same two on PostgreSQL (FIRMWARD_TEST_POSTGRES or
+//     the local test database, in a new schema), skipped when it is not
+//     reachable.
+//
+//     go test ./ddi -run '^$' -bench BasePoll -benchtime 3s -count 3
 func BenchmarkBasePoll(b *testing.B) {
-	e := newEnv(b)
-	dev, tok := e.device("bench", "bench-1")
-	if err := e.delivery.SetDeviceAttributes(context.Background(), dev, "merge", map[string]string{"hw": "1"}); err != nil {
-		b.Fatal(err)
-	}
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"config": map[string]any{"polling": map[string]string{"sleep": "00:05:00"}}})
 	}))
 	b.Cleanup(bare.Close)
-	for _, tc := range []struct{ name, url string }{
-		{"ddi", e.srv.URL + "/default/controller/v1/bench-1"},
-		{"bare", bare.URL + "/"},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequestWithContext(context.Background(), "GET", tc.url, nil)
-					req.Header.Set("Authorization", "TargetToken "+tok)
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					_ = resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
+	n := 10_000
+	if v, err := strconv.Atoi(os.Getenv("FIRMWARD_BENCH_POLL_DEVICES")); err == nil && v > 0 {
+		n = v
+	}
+	fleet := newPollFleet(b, "", n)
+	fleet.run(b, "ddi", "bare", bare.URL)
+	b.Run("postgres", func(b *testing.B) {
+		if dsn := benchPostgres(b); dsn != "" {
+			newPollFleet(b, dsn, n).run(b, "ddi", "", "")
+		}
+	})
+}
+
+// pollFleet is a DDI server with one device polled alone and n polled in
+// turn.
+type pollFleet struct {
+	e       *env
+	one     string   // the token of the lone device
+	tokens  []string // the tokens of the fleet, controller ids "fleet-0" …
+	polls   atomic.Int64
+	devices int64
+}
+
+func newPollFleet(b *testing.B, dsn string, n int) *pollFleet {
+	f := &pollFleet{devices: int64(n)}
+	// Each round over the fleet is a minute later for the database, so
+	// that every poll of ddi-10k records a contact.
+	f.e = newEnvAt(b, dsn, sqlstore.Options{Now: func() time.Time {
+		return time.Now().Add(time.Duration(f.polls.Load()/f.devices) * time.Minute)
+	}})
+	ctx := context.Background()
+	dev, tok := f.e.device("bench", "bench-1")
+	f.one = tok
+	if err := f.e.delivery.SetDeviceAttributes(ctx, dev, "merge", map[string]string{"hw": "1"}); err != nil {
+		b.Fatal(err)
+	}
+	rows := make([]firmward.ImportRow, n)
+	for i := range rows {
+		rows[i] = firmward.ImportRow{Line: i + 2, Device: firmward.Device{Name: fmt.Sprintf("fleet %d", i), Manufacturer: "Acme", Model: "Cam"}}
+	}
+	res, err := f.e.devices.ImportDevices(ctx, rows, firmward.ImportOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, id := range res.IDs {
+		_, secret, err := f.e.delivery.CreateDeviceToken(ctx, id, fmt.Sprintf("fleet-%d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.e.delivery.SetDeviceAttributes(ctx, id, "merge", map[string]string{"hw": "1"}); err != nil {
+			b.Fatal(err)
+		}
+		f.tokens = append(f.tokens, secret)
+	}
+	return f
+}
+
+// run runs the sub-benchmarks name (the lone device), name-10k (the
+// fleet) and, when bareURL is set, bareName.
+func (f *pollFleet) run(b *testing.B, name, bareName, bareURL string) {
+	base := f.e.srv.URL + "/default/controller/v1/"
+	bench := func(b *testing.B, next func() (url, token string)) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		b.Cleanup(client.CloseIdleConnections)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				url, tok := next()
+				req, _ := http.NewRequestWithContext(context.Background(), "GET", url, nil)
+				req.Header.Set("Authorization", "TargetToken "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
 				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
+	}
+	b.Run(name, func(b *testing.B) {
+		bench(b, func() (string, string) { return base + "bench-1", f.one })
+	})
+	b.Run(name+"-10k", func(b *testing.B) {
+		bench(b, func() (string, string) {
+			i := (f.polls.Add(1) - 1) % f.devices
+			return base + "fleet-" + strconv.FormatInt(i, 10), f.tokens[i]
+		})
+	})
+	if bareURL != "" {
+		b.Run(bareName, func(b *testing.B) {
+			bench(b, func() (string, string) { return bareURL + "/", f.one })
 		})
 	}
+}
+
+// benchPostgres returns the DSN of a new PostgreSQL schema, dropped when
+// the benchmark ends, or "" when PostgreSQL is not reachable (a failure
+// with CI=true).
+func benchPostgres(b *testing.B) string {
+	dsn := os.Getenv("FIRMWARD_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	admin, err := sql.Open("pgx", dsn+sep+"connect_timeout=5")
+	if err == nil {
+		err = admin.PingContext(context.Background())
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			b.Fatalf("PostgreSQL is not reachable at %s: %v", dsn, err)
+		}
+		b.Logf("PostgreSQL is not reachable at %s (%v): skipping the PostgreSQL poll", dsn, err)
+		return ""
+	}
+	schema := fmt.Sprintf("fwbench_ddi_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			b.Errorf("dropping schema %s: %v", schema, err)
+		}
+		_ = admin.Close()
+	})
+	return dsn + sep + "search_path=" + schema
 }
 
 // TestBasePollBody checks the hand-built base poll answer against the

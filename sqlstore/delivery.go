@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,12 +20,54 @@ import (
 
 // DeliveryService keeps device actions and their feedback, device
 // credentials and device attributes in a database.
+//
+// The time a device was last seen (DeviceCredential.LastSeenAt, moved at
+// most once a minute per device by AuthenticateDevice and PollDevice) is
+// written behind: it is kept in memory and written for all devices at once,
+// in one write transaction, ContactFlushInterval after the first unwritten
+// one, on Flush, on Close and when the database closes. The credentials
+// this service returns already carry the unwritten times; a reader of the
+// table (another replica, another DeliveryService) sees them up to one
+// flush interval late. A process killed without closing loses at most the
+// last flush interval of last-seen times, nothing else: the cache is never
+// consulted to authenticate a device, so a replaced token is refused, and a
+// new action offered, on the very next poll.
 type DeliveryService struct {
 	db      *DB
 	devices *DeviceService
 
+	// ContactFlushInterval is how long a time of contact waits in memory
+	// before it is written; 0 means DefaultContactFlushInterval. Set it
+	// before the service is used.
+	ContactFlushInterval time.Duration
+
 	pollMu   sync.Mutex // guards pollStmt
 	pollStmt *sql.Stmt  // pollQuery, prepared on first use: devices poll all the time
+
+	contacts contactLog
+}
+
+// DefaultContactFlushInterval is how long a device's time of contact waits
+// in memory by default; see DeliveryService.
+const DefaultContactFlushInterval = 5 * time.Second
+
+// maxPendingContacts bounds the times of contact held in memory: at the
+// bound, the poll that adds one writes them all at once itself. A fleet
+// polling once a minute reaches it at 600,000 devices with the default
+// interval.
+const maxPendingContacts = 50000
+
+// contactLog holds the times of contact not yet written.
+type contactLog struct {
+	flushMu sync.Mutex // held by a flush from taking the batch to its commit, so that flushes run one at a time
+
+	mu         sync.Mutex          // guards the fields below
+	pending    map[int64]time.Time // device id → newest time of contact not yet written
+	flushing   map[int64]time.Time // the batch being written, still read by polls meanwhile
+	timer      *time.Timer         // the next flush, armed while pending is not empty
+	registered bool                // the database's Close flushes this log
+	closed     bool                // Close was called: each contact is written at once
+	flushes    int                 // write transactions committed, for tests
 }
 
 var _ firmward.DeliveryService = (*DeliveryService)(nil)
@@ -580,7 +623,7 @@ func (s *DeliveryService) EnrollDevice(ctx context.Context, d *firmward.Device, 
 
 // AuthenticateDevice returns the credential whose secret this is, or
 // EUNAUTHORIZED; it records when the device was last seen, at most once a
-// minute.
+// minute, written behind (see DeliveryService).
 func (s *DeliveryService) AuthenticateDevice(ctx context.Context, secret string) (*firmward.DeviceCredential, error) {
 	if secret == "" {
 		return nil, firmward.Errorf(firmward.EUNAUTHORIZED, "missing device token")
@@ -601,7 +644,8 @@ func (s *DeliveryService) AuthenticateDevice(ctx context.Context, secret string)
 // PollDevice answers a device poll with one indexed query in the common
 // case (nothing pending): the credential, the id of the oldest open action
 // and whether attributes exist; the action itself is read only when there
-// is one. The time of contact is written as AuthenticateDevice does.
+// is one. The time of contact is recorded as AuthenticateDevice does: in
+// memory, written behind.
 func (s *DeliveryService) PollDevice(ctx context.Context, secret string) (*firmward.DevicePoll, error) {
 	if secret == "" {
 		return nil, firmward.Errorf(firmward.EUNAUTHORIZED, "missing device token")
@@ -663,22 +707,188 @@ type suffixScanner struct {
 
 func (p suffixScanner) Scan(dest ...any) error { return p.s.Scan(append(dest, p.suf...)...) }
 
-// touch records when a device was last seen, at most once a minute.
+// touch records when a device was last seen, at most once a minute, in
+// memory, and sets c.LastSeenAt to the newest time known. It writes only
+// when the service is closed or maxPendingContacts are waiting.
 func (s *DeliveryService) touch(ctx context.Context, c *firmward.DeviceCredential) error {
 	now := s.db.nowUTC()
-	if c.LastSeenAt != nil && now.Sub(*c.LastSeenAt) < lastUsedResolution {
+	l := &s.contacts
+	l.mu.Lock()
+	seen := l.seen(c)
+	if seen != nil && now.Sub(*seen) < lastUsedResolution {
+		l.mu.Unlock()
+		c.LastSeenAt = seen
 		return nil
 	}
-	err := s.db.write(ctx, func(tx conn) error {
-		_, err := tx.exec(ctx, "UPDATE device_credentials SET last_seen_at = ? WHERE device_id = ? AND (last_seen_at IS NULL OR last_seen_at <= ?)",
-			micros(now), c.DeviceID, micros(now.Add(-lastUsedResolution)))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("recording device contact: %w", err)
+	if l.pending == nil {
+		l.pending = map[int64]time.Time{}
 	}
+	l.pending[c.DeviceID] = now
+	if !l.registered {
+		l.registered = true
+		s.db.onClose(s.Close)
+	}
+	if l.timer == nil && !l.closed {
+		l.timer = time.AfterFunc(s.flushInterval(), s.flushInBackground)
+	}
+	writeNow := l.closed || len(l.pending) >= maxPendingContacts
+	l.mu.Unlock()
 	c.LastSeenAt = &now
+	if writeNow {
+		return s.Flush(ctx)
+	}
 	return nil
+}
+
+// seen returns the newest time c's device is known to have been seen:
+// c.LastSeenAt or an unwritten time of contact since c was issued. l.mu
+// must be held.
+func (l *contactLog) seen(c *firmward.DeviceCredential) *time.Time {
+	seen := c.LastSeenAt
+	for _, m := range []map[int64]time.Time{l.flushing, l.pending} {
+		if t, ok := m[c.DeviceID]; ok && !t.Before(c.CreatedAt) && (seen == nil || t.After(*seen)) {
+			seen = &t
+		}
+	}
+	return seen
+}
+
+// withContact sets c.LastSeenAt to the newest time known, written or not.
+func (s *DeliveryService) withContact(c *firmward.DeviceCredential) *firmward.DeviceCredential {
+	s.contacts.mu.Lock()
+	c.LastSeenAt = s.contacts.seen(c)
+	s.contacts.mu.Unlock()
+	return c
+}
+
+func (s *DeliveryService) flushInterval() time.Duration {
+	if s.ContactFlushInterval > 0 {
+		return s.ContactFlushInterval
+	}
+	return DefaultContactFlushInterval
+}
+
+// flushInBackground is the timer's flush; a failure is logged and the
+// times are kept for the next one.
+func (s *DeliveryService) flushInBackground() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Flush(ctx); err != nil {
+		s.db.logger.Warn("writing device contact times", "err", err)
+	}
+}
+
+// Flush writes the times of contact held in memory, in one write
+// transaction. On failure they are kept (unless newer ones came meanwhile)
+// for the next flush, and the error is returned.
+func (s *DeliveryService) Flush(ctx context.Context) error {
+	l := &s.contacts
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	batch := l.pending
+	l.pending, l.flushing = nil, batch
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.db.write(ctx, func(tx conn) error { return writeContacts(ctx, tx, batch) })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushing = nil
+	if err != nil {
+		if l.pending == nil {
+			l.pending = map[int64]time.Time{}
+		}
+		for id, t := range batch {
+			if old, ok := l.pending[id]; !ok || old.Before(t) {
+				l.pending[id] = t
+			}
+		}
+		if l.timer == nil && !l.closed {
+			l.timer = time.AfterFunc(s.flushInterval(), s.flushInBackground)
+		}
+		return fmt.Errorf("recording the contact times of %d devices: %w", len(batch), err)
+	}
+	l.flushes++
+	return nil
+}
+
+// Close writes the times of contact held in memory; afterwards each one
+// is written at once, as it comes. The database's Close calls it.
+func (s *DeliveryService) Close(ctx context.Context) error {
+	s.contacts.mu.Lock()
+	s.contacts.closed = true
+	s.contacts.mu.Unlock()
+	return s.Flush(ctx)
+}
+
+// contactChunk is how many devices one UPDATE of writeContactsValues
+// carries.
+const contactChunk = 500
+
+// contactUpdateOne is the single-device UPDATE of writeContactsEach.
+const contactUpdateOne = "UPDATE device_credentials SET last_seen_at = ? WHERE device_id = ? AND created_at <= ?" +
+	" AND (last_seen_at IS NULL OR last_seen_at < ?)"
+
+// writeContacts writes times of contact in device id order. A time never
+// moves last_seen_at back (another replica may have written a newer one)
+// nor lands on a credential issued after it (the device's token was
+// replaced meanwhile). SQLite, in process, is fastest with one prepared
+// single-row UPDATE per device (316,000 devices/s against 158,000 with
+// 500-row UPDATEs); PostgreSQL with few round trips (76,000/s against
+// 18,000); see BenchmarkWriteContacts.
+func writeContacts(ctx context.Context, tx conn, batch map[int64]time.Time) error {
+	ids := slices.Sorted(maps.Keys(batch))
+	if tx.db.dialect == postgres {
+		return writeContactsValues(ctx, tx, ids, batch)
+	}
+	return writeContactsEach(ctx, tx, ids, batch)
+}
+
+// writeContactsEach runs contactUpdateOne, prepared once, per device.
+func writeContactsEach(ctx context.Context, tx conn, ids []int64, batch map[int64]time.Time) error {
+	stmt, err := tx.prepare(ctx, contactUpdateOne)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stmt.Close() }()
+	for _, id := range ids {
+		us := micros(batch[id])
+		if _, err := stmt.ExecContext(ctx, us, id, us, us); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeContactsValues runs one UPDATE per contactChunk devices.
+func writeContactsValues(ctx context.Context, tx conn, ids []int64, batch map[int64]time.Time) error {
+	for chunk := range slices.Chunk(ids, contactChunk) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, id := range chunk {
+			args = append(args, id, micros(batch[id]))
+		}
+		if _, err := tx.exec(ctx, contactUpdate(len(chunk)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contactUpdate returns an UPDATE of last_seen_at from n (device id, time)
+// pairs. VALUES columns are named column1, column2 on both databases;
+// the casts give PostgreSQL their types.
+func contactUpdate(n int) string {
+	row := "(CAST(? AS BIGINT), CAST(? AS BIGINT))"
+	return "UPDATE device_credentials SET last_seen_at = v.column2 FROM (VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + ") AS v" +
+		" WHERE device_credentials.device_id = v.column1 AND device_credentials.created_at <= v.column2" +
+		" AND (device_credentials.last_seen_at IS NULL OR device_credentials.last_seen_at < v.column2)"
 }
 
 // FindDeviceCredential returns the credential of a controller id, or
@@ -691,7 +901,7 @@ func (s *DeliveryService) FindDeviceCredential(ctx context.Context, controllerID
 	case err != nil:
 		return nil, fmt.Errorf("reading device credential: %w", err)
 	}
-	return c, nil
+	return s.withContact(c), nil
 }
 
 // DeviceAttributes returns the attributes a device reported.

@@ -87,6 +87,9 @@ type DB struct {
 
 	// rebound caches PostgreSQL rewrites of short query texts.
 	rebound sync.Map // string → string
+
+	closeMu     sync.Mutex                    // guards beforeClose
+	beforeClose []func(context.Context) error // pending writes of services, run by Close
 }
 
 // Open opens the database named by dsn and applies pending migrations.
@@ -231,8 +234,19 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close writes what services hold back (the device contacts of a
+// DeliveryService) and closes the database.
 func (db *DB) Close() error {
+	db.closeMu.Lock()
+	hooks := db.beforeClose
+	db.beforeClose = nil
+	db.closeMu.Unlock()
+	var errs []error
+	for _, fn := range hooks {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, fn(ctx))
+		cancel()
+	}
 	if db.dialect == sqliteDialect {
 		// Let SQLite refresh its planner statistics where they are stale
 		// (cheap; see https://sqlite.org/lang_analyze.html#pragopt).
@@ -241,9 +255,17 @@ func (db *DB) Close() error {
 		cancel()
 	}
 	if err := db.db.Close(); err != nil {
-		return fmt.Errorf("closing database: %w", err)
+		errs = append(errs, fmt.Errorf("closing database: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// onClose has Close run fn, before it closes the database, to write what
+// a service holds back.
+func (db *DB) onClose(fn func(context.Context) error) {
+	db.closeMu.Lock()
+	defer db.closeMu.Unlock()
+	db.beforeClose = append(db.beforeClose, fn)
 }
 
 // nowUTC returns the current time as stored: UTC, whole microseconds.
