@@ -827,6 +827,13 @@ func (a *applier) member(ctx context.Context, deviceID int64) (actionID, taskID 
 	return actionID, taskID, err
 }
 
+// openActionOfRelease finds a device's open action for a release. The
+// device's open actions are few (index actions_open); "+" keeps the
+// planners off actions_release, which would scan every action of the
+// release for each device: quadratic in a wave's size.
+const openActionOfRelease = "SELECT id FROM actions WHERE device_id = ? AND status IN ('scheduled', 'running', 'canceling') AND +release_id = ?" +
+	" ORDER BY device_id, id LIMIT 1"
+
 func (a *applier) createAction(ctx context.Context, d firmward.CampaignDecision) error {
 	tx, c, now := a.tx, a.c, a.now
 	have, _, err := a.member(ctx, d.DeviceID)
@@ -843,11 +850,7 @@ func (a *applier) createAction(ctx context.Context, d firmward.CampaignDecision)
 		return nil // the next step pauses the campaign
 	}
 	// A device with an open action for this release already keeps it.
-	// The device's open actions are few (index actions_open); "+" keeps
-	// the planners off actions_release, which would scan every action of
-	// the release for each device: quadratic in a wave's size.
-	ids, err := queryIDs(ctx, tx, "SELECT id FROM actions WHERE device_id = ? AND status IN ('scheduled', 'running', 'canceling') AND +release_id = ? ORDER BY device_id, id LIMIT 1",
-		d.DeviceID, rel.ID)
+	ids, err := queryIDs(ctx, tx, openActionOfRelease, d.DeviceID, rel.ID)
 	if err != nil {
 		return err
 	}

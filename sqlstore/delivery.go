@@ -286,23 +286,11 @@ func openActions(ctx context.Context, c conn, cond string, args ...any) ([]*firm
 
 // FindActions returns one page of actions in id order and the next cursor.
 func (s *DeliveryService) FindActions(ctx context.Context, f firmward.ActionFilter) ([]*firmward.Action, int64, error) {
-	where := []string{"id > ?"}
-	args := []any{f.After}
-	if f.DeviceID != 0 {
-		where, args = append(where, "device_id = ?"), append(args, f.DeviceID)
+	q, args, limit, err := findActionsQuery(f)
+	if err != nil {
+		return nil, 0, err
 	}
-	if f.ReleaseID != 0 {
-		where, args = append(where, "release_id = ?"), append(args, f.ReleaseID)
-	}
-	if f.Status != "" {
-		if !slices.Contains(firmward.ActionStatuses, f.Status) {
-			return nil, 0, firmward.Errorf(firmward.EINVALID, "status %q is not one of scheduled, running, canceling, finished, canceled", f.Status)
-		}
-		where, args = append(where, "status = ?"), append(args, string(f.Status))
-	}
-	limit := pageSize(f.Limit)
-	args = append(args, limit+1)
-	out, err := queryActions(ctx, s.db.read(), "SELECT "+actionColumns+" FROM actions WHERE "+strings.Join(where, " AND ")+" ORDER BY id LIMIT ?", args...)
+	out, err := queryActions(ctx, s.db.read(), q, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -312,6 +300,38 @@ func (s *DeliveryService) FindActions(ctx context.Context, f firmward.ActionFilt
 		next = out[limit-1].ID
 	}
 	return out, next, nil
+}
+
+// findActionsQuery is the query of FindActions, its arguments and page
+// size.
+func findActionsQuery(f firmward.ActionFilter) (string, []any, int, error) {
+	where := []string{"id > ?"}
+	args := []any{f.After}
+	if f.DeviceID != 0 {
+		where, args = append(where, "device_id = ?"), append(args, f.DeviceID)
+	}
+	// A device has few actions, a release may have 100,000: with a device
+	// given, "+" and the order by (device_id, id) keep the planners on
+	// actions_device rather than scanning the release's actions in id
+	// order (which made each artifact download of a big campaign's device
+	// read thousands of rows).
+	order := "id"
+	if f.ReleaseID != 0 {
+		cond := "release_id = ?"
+		if f.DeviceID != 0 {
+			cond, order = "+release_id = ?", "device_id, id"
+		}
+		where, args = append(where, cond), append(args, f.ReleaseID)
+	}
+	if f.Status != "" {
+		if !slices.Contains(firmward.ActionStatuses, f.Status) {
+			return "", nil, 0, firmward.Errorf(firmward.EINVALID, "status %q is not one of scheduled, running, canceling, finished, canceled", f.Status)
+		}
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	limit := pageSize(f.Limit)
+	args = append(args, limit+1)
+	return "SELECT " + actionColumns + " FROM actions WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + " LIMIT ?", args, limit, nil
 }
 
 // ActionFeedback returns the feedback log of an action, oldest first.
