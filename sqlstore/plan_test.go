@@ -27,23 +27,32 @@ func TestActionQueriesUseDeviceIndex(t *testing.T) {
 		"FindActions(device, release)": {q, args},
 		"openActionOfRelease":          {openActionOfRelease, []any{7, 3}},
 	} {
-		rows, err := db.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+c.q, c.args...)
+		plan, err := explain(ctx, db, c.q, c.args...)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		_ = rows.Close()
 		all := strings.Join(plan, "; ")
-		if strings.Contains(all, "actions_release") || !(strings.Contains(all, "actions_device") || strings.Contains(all, "actions_open")) {
+		if strings.Contains(all, "actions_release") || (!strings.Contains(all, "actions_device") && !strings.Contains(all, "actions_open")) {
 			t.Errorf("%s: plan %q, want the device's index (actions_device or actions_open)", name, all)
 		}
 	}
+}
+
+// explain returns the details of SQLite's query plan for q.
+func explain(ctx context.Context, db *DB, q string, args ...any) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
 }
