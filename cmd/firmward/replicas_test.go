@@ -19,7 +19,7 @@ import (
 
 // replicaDSN returns the PostgreSQL URL of a fresh schema for this test
 // (dropped afterwards), skipping without PostgreSQL unless CI is set.
-func replicaDSN(t *testing.T) string {
+func replicaDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("FIRMWARD_TEST_POSTGRES")
 	if base == "" {

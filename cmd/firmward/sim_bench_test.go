@@ -47,10 +47,58 @@ func procStats(pid int) (cpu time.Duration, peakRSS int64, err error) {
 	return cpu, peakRSS, nil
 }
 
+// postgresCPU is the CPU time every PostgreSQL process of this machine has
+// used: each live process's own (user + system), plus what the
+// postmasters' reaped children used. Its growth over a run is what the
+// database server spent, as long as nothing else uses PostgreSQL.
+func postgresCPU() (time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var ticks int64
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue // ended meanwhile
+		}
+		open, end := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+		if open < 0 || end < open || !strings.HasPrefix(string(stat)[open+1:end], "postgres") {
+			continue
+		}
+		f := strings.Fields(string(stat)[end+1:])
+		if len(f) < 15 {
+			continue
+		}
+		for _, k := range []int{11, 12} { // utime, stime
+			v, _ := strconv.ParseInt(f[k], 10, 64)
+			ticks += v
+		}
+		if ppid, _ := strconv.Atoi(f[1]); !isPostgres(ppid) { // a postmaster: add its reaped backends
+			for _, k := range []int{13, 14} { // cutime, cstime
+				v, _ := strconv.ParseInt(f[k], 10, 64)
+				ticks += v
+			}
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100, nil
+}
+
+// isPostgres reports whether process pid is a PostgreSQL process.
+func isPostgres(pid int) bool {
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	return err == nil && strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres")
+}
+
 // BenchmarkCampaign100k runs a 5-wave campaign over 100,000 simulated DDI
-// devices against `firmward serve` (SQLite) as a subprocess, and reports
-// the campaign's wall time, the server's CPU time and peak RSS. Run it
-// with -benchtime 1x (docs/BENCHMARKS.md).
+// devices against `firmward serve` (SQLite, or PostgreSQL with
+// FIRMWARD_BENCH_DB=postgres) as a subprocess, and reports the campaign's
+// wall time, the server's CPU time and peak RSS. Run it with -benchtime 1x
+// (docs/BENCHMARKS.md).
 func BenchmarkCampaign100k(b *testing.B) {
 	const rate = 0.02
 	n := 100_000
@@ -86,6 +134,11 @@ func BenchmarkCampaign100k(b *testing.B) {
 			t: b, bin: bin, addr: freeAddr(b), data: filepath.Join(dir, "data"), log: logf,
 			args: []string{"--campaign-interval", interval, "--poll-interval", poll.String(), "--log-level", "warn"},
 		}
+		db := "sqlite"
+		if os.Getenv("FIRMWARD_BENCH_DB") == "postgres" { // a fresh schema, dropped afterwards
+			db = "postgres"
+			k.args = append(k.args, "--db", replicaDSN(b))
+		}
 		k.start()
 		url := "http://" + k.addr
 		tok, err := os.ReadFile(filepath.Join(k.data, tokenFileName))
@@ -103,6 +156,7 @@ func BenchmarkCampaign100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		pgBefore, _ := postgresCPU()
 		began := time.Now()
 		ran := make(chan *sim.Summary, 1)
 		go func() {
@@ -155,6 +209,7 @@ func BenchmarkCampaign100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		pgAfter, _ := postgresCPU()
 		k.stop(syscall.SIGTERM)
 		if rep.Campaign.Status != "finished" || sum == nil || !sum.Complete || sum.Failed != int64(float64(n)*rate+0.5) {
 			b.Fatalf("campaign %s (%s); sim %+v", rep.Campaign.Status, rep.Campaign.StatusReason, sum)
@@ -163,7 +218,11 @@ func BenchmarkCampaign100k(b *testing.B) {
 		b.ReportMetric(registered.Seconds(), "register_s")
 		b.ReportMetric(cpu.Seconds(), "server_cpu_s")
 		b.ReportMetric(float64(rss)/(1<<20), "server_peak_rss_MiB")
-		b.Logf("%d devices, poll %s, campaign interval %s: registration %s, campaign %s, server CPU %s, peak RSS %d MiB; sim %d polls, %d downloads, %d retries, %d refused",
-			n, poll, interval, registered.Round(time.Millisecond), wall.Round(time.Millisecond), cpu, rss>>20, sum.Polls, sum.Downloads, sum.Retries, sum.Errors)
+		if db == "postgres" {
+			b.ReportMetric((pgAfter - pgBefore).Seconds(), "postgres_cpu_s")
+			b.Logf("PostgreSQL processes used %s of CPU from registration to the end", pgAfter-pgBefore)
+		}
+		b.Logf("%s, %d devices, poll %s, campaign interval %s: registration %s, campaign %s, server CPU %s, peak RSS %d MiB; sim %d polls, %d downloads, %d retries, %d refused",
+			db, n, poll, interval, registered.Round(time.Millisecond), wall.Round(time.Millisecond), cpu, rss>>20, sum.Polls, sum.Downloads, sum.Retries, sum.Errors)
 	}
 }
