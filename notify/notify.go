@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/firmward/firmward"
@@ -83,8 +84,21 @@ type Dispatcher struct {
 	send   sender
 	log    *slog.Logger
 	now    func() time.Time
-	kevAt  time.Time            // last KEV scan (only touched by Tick)
-	digest map[string]time.Time // recipient/day keys looked at (only touched by Tick)
+	kevAt  time.Time              // last KEV scan (only touched by Tick)
+	digest map[string]time.Time   // recipient/day keys looked at (only touched by Tick)
+	base   atomic.Pointer[string] // Config.BaseURL, or what SetBaseURL set
+}
+
+// SetBaseURL sets the URL of the web UI that messages link to (see
+// Config.BaseURL), for a server that knows its address only once it
+// listens.
+func (d *Dispatcher) SetBaseURL(u string) { d.base.Store(&u) }
+
+func (d *Dispatcher) baseURL() string {
+	if p := d.base.Load(); p != nil {
+		return *p
+	}
+	return d.cfg.BaseURL
 }
 
 // New returns a Dispatcher. An error when Store is missing.
@@ -388,7 +402,7 @@ type Payload struct {
 
 func (d *Dispatcher) alertDelivery(a *firmward.Alert, r *firmward.NotifyRecipient, at time.Time) *firmward.NotifyDelivery {
 	key := "alert:" + strconv.FormatInt(a.ID, 10)
-	body := alertText(a, d.cfg.BaseURL)
+	body := alertText(a, d.baseURL())
 	p, _ := json.Marshal(Payload{Delivery: key, Kind: a.Kind, Severity: a.Severity, Subject: a.Subject, Text: body, Alert: a})
 	return &firmward.NotifyDelivery{
 		Key: key, AlertID: a.ID, Kind: a.Kind, Severity: a.Severity, ChannelID: r.ChannelID, RecipientID: r.ID,
@@ -415,7 +429,11 @@ func alertText(a *firmward.Alert, baseURL string) string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s: %s\n", k, a.Details[k])
+		v := a.Details[k]
+		if baseURL != "" && strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
+			v = strings.TrimSuffix(baseURL, "/") + v // a link into the web UI or the API
+		}
+		fmt.Fprintf(&b, "%s: %s\n", k, v)
 	}
 	fmt.Fprintf(&b, "\nRaised %s (alert %d).\n", a.CreatedAt.UTC().Format(time.RFC3339), a.ID)
 	return b.String()
@@ -509,7 +527,7 @@ func (d *Dispatcher) PlanDigests(ctx context.Context) (int, error) {
 		if dg == nil {
 			continue
 		}
-		body := digestText(dg, d.cfg.BaseURL)
+		body := digestText(dg, d.baseURL())
 		subject := fmt.Sprintf("[firmward] Daily digest %s: %d checks due, %d overdue, %d alerts", day, dg.DueChecksTotal, dg.OverdueTotal, len(dg.Alerts))
 		p, _ := json.Marshal(Payload{Delivery: key, Kind: "digest", Severity: firmward.SeverityInfo, Subject: subject, Text: body, Digest: dg})
 		n, err := d.cfg.Store.EnqueueDeliveries(ctx, []*firmward.NotifyDelivery{{

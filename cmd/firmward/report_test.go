@@ -159,7 +159,8 @@ func TestMonthlyReportDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Tick(ctx); err != nil { // the first round marks where alerts start
+	d.SetBaseURL("https://firmward.example:8080/") // links in messages are absolute
+	if err := d.Tick(ctx); err != nil {            // the first round marks where alerts start
 		t.Fatal(err)
 	}
 	m := &report.Monthly{Sources: report.Sources{Devices: devices, Findings: findings, Audit: sqlstore.NewAuditService(db), Now: clock}, Alerts: alerts}
@@ -178,7 +179,7 @@ func TestMonthlyReportDelivery(t *testing.T) {
 	}
 	p := got[0]
 	if p.Kind != firmward.AlertComplianceReport || !strings.Contains(p.Subject, "June 2025") ||
-		!strings.Contains(p.Text, "/api/v1/reports/compliance?format=pdf&from=2025-06-01&to=2025-06-30") || !strings.Contains(p.Text, "audit chain: verified") {
+		!strings.Contains(p.Text, "https://firmward.example:8080/api/v1/reports/compliance?format=pdf&from=2025-06-01&to=2025-06-30") || !strings.Contains(p.Text, "audit chain: verified") {
 		t.Errorf("payload = %+v", p)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +48,7 @@ const (
 type Main struct {
 	// Configuration, set by ParseFlags.
 	Addr            string // listen address; port 0 picks a free port
+	PublicURL       string // where people reach the web UI; "" derives it from the listen address
 	DataDir         string // data directory: database, admin-token
 	DSN             string // database; "" is DATA/firmward.db
 	LogFormat       string // text or json
@@ -123,6 +126,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	const name = "serve"
 	fs := newFlags(name)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&m.PublicURL, "public-url", m.PublicURL, "the `URL` people reach the web UI at, for links in e-mails, webhooks and reports (default: http://HOST:PORT of --addr, with this machine's name when it listens on every address)")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data `directory` (database, admin-token)")
 	fs.StringVar(&m.DSN, "db", m.DSN, "database: a SQLite file or a postgres:// `URL` (default DATA/firmward.db)")
 	fs.StringVar(&m.LogFormat, "log-format", m.LogFormat, "log `format`: text or json")
@@ -172,6 +176,11 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 func (m *Main) Run(ctx context.Context) error {
 	if m.logger == nil {
 		m.logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	if m.PublicURL != "" {
+		if u, err := url.Parse(m.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url %q: want an http:// or https:// URL with a host, such as https://firmward.example.org", m.PublicURL)
+		}
 	}
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
@@ -348,6 +357,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listening on %s (is another firmward or program using it? pick another with --addr): %w", m.Addr, err)
 	}
 	m.ln = ln
+	if m.notify != nil {
+		m.notify.dispatcher.SetBaseURL(m.publicURL())
+	}
 	m.srv = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -384,6 +396,28 @@ func (m *Main) URL() string {
 		return ""
 	}
 	return "http://" + m.ln.Addr().String()
+}
+
+// publicURL is where people reach the web UI: --public-url, else the
+// listen address, with this machine's name when it listens on every
+// address.
+func (m *Main) publicURL() string {
+	if m.PublicURL != "" {
+		return strings.TrimSuffix(m.PublicURL, "/")
+	}
+	if m.ln == nil {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(m.ln.Addr().String())
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Done receives the error that stopped the server when it stops by itself

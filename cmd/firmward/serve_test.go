@@ -246,3 +246,40 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("%d devices after restart, want %d", len(list.Devices), rows)
 	}
 }
+
+// TestPublicURL checks where messages link to: --public-url, else the
+// listen address, with the machine's name for an unspecified address; a
+// bad --public-url stops serve before it starts.
+func TestPublicURL(t *testing.T) {
+	t.Parallel()
+	var lc net.ListenConfig
+	for _, tc := range []struct{ addr, flag, want string }{
+		{"127.0.0.1:0", "", "http://127.0.0.1:"},
+		{"127.0.0.1:0", "https://firmward.example.org/", "https://firmward.example.org"},
+		{"0.0.0.0:0", "", "http://" + hostname(t) + ":"},
+	} {
+		ln, err := lc.Listen(t.Context(), "tcp", tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &Main{PublicURL: tc.flag, ln: ln}
+		got := m.publicURL()
+		_ = ln.Close()
+		if !strings.HasPrefix(got, tc.want) || (tc.flag == "" && strings.HasSuffix(got, ":")) {
+			t.Errorf("publicURL(addr %s, flag %q) = %q, want %q…", tc.addr, tc.flag, got, tc.want)
+		}
+	}
+	r := cli(t, nil, false, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--public-url", "ftp://files.example.org")
+	if r.code != 1 || !strings.Contains(r.stderr, "--public-url") {
+		t.Fatalf("bad --public-url: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func hostname(t *testing.T) string {
+	t.Helper()
+	name, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	return name
+}
