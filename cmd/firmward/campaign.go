@@ -254,21 +254,9 @@ func runCampaignMembers(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := []*firmward.CampaignMember{}
-	for cursor := ""; ; {
-		page, err := c.CampaignMembers(ctx, id, firmward.MemberState(state), cursor, firmward.MaxPageSize)
-		if err != nil {
-			return err
-		}
-		out = append(out, page.Members...)
-		if limit > 0 && len(out) >= limit {
-			out = out[:limit]
-			break
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		cursor = page.NextCursor
+	out, err := allMembers(ctx, c, id, firmward.MemberState(state), limit)
+	if err != nil {
+		return err
 	}
 	if a.json {
 		return writeJSON(a.stdout, out)
@@ -279,6 +267,26 @@ func runCampaignMembers(ctx context.Context, a *app, args []string) error {
 	}
 	printMembers(a.stdout, out)
 	return nil
+}
+
+// allMembers reads a campaign's members in state ("" all), page by page,
+// up to limit (0: all).
+func allMembers(ctx context.Context, c *httpapi.Client, id int64, state firmward.MemberState, limit int) ([]*firmward.CampaignMember, error) {
+	out := []*firmward.CampaignMember{}
+	for cursor := ""; ; {
+		page, err := c.CampaignMembers(ctx, id, state, cursor, firmward.MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Members...)
+		if limit > 0 && len(out) >= limit {
+			return out[:limit], nil
+		}
+		if page.NextCursor == "" {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
 }
 
 func runCampaignStatus(ctx context.Context, a *app, args []string) error {
@@ -301,9 +309,14 @@ func runCampaignStatus(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	for {
-		rep, err := c.CampaignStatus(ctx, id, members)
+		rep, err := c.CampaignStatus(ctx, id, false)
 		if err != nil {
 			return err
+		}
+		if members { // page by page: the server never lists a large campaign in one answer
+			if rep.Members, err = allMembers(ctx, c, id, "", 0); err != nil {
+				return err
+			}
 		}
 		if a.json {
 			if err := writeJSON(a.stdout, rep); err != nil {
