@@ -56,7 +56,10 @@ type Config struct {
 	// warning and above; nil discards them.
 	Logger *slog.Logger
 	// ID names this client in River's tables (attempted_by, leader); ""
-	// lets River choose one.
+	// lets River choose one. Give a replica the same ID across restarts:
+	// a tick it left running when it was killed is then given up at once
+	// when it starts again (see Start), instead of blocking every tick
+	// until River rescues it (JobTimeout + 1 min).
 	ID string
 	// JobTimeout bounds one tick (default DefaultJobTimeout). A tick left
 	// running by a replica that died is given up one minute after it, and
@@ -142,6 +145,10 @@ func Start(ctx context.Context, cfg Config) (*Queue, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := reclaim(ctx, pool, cfg.ID, logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	// Ticks are fetched by polling when they are inserted ahead of their
 	// time, so the poll interval bounds how late a tick starts.
 	poll := min(max(cfg.CampaignInterval/4, minFetchPollInterval), maxFetchPollInterval)
@@ -188,6 +195,34 @@ func Start(ctx context.Context, cfg Config) (*Queue, error) {
 	logger.Info("job queue started", slog.String("client", client.ID()),
 		slog.String("campaign_interval", cfg.CampaignInterval.String()), slog.String("fetch_poll", poll.String()))
 	return &Queue{pool: pool, client: client, logger: logger}, nil
+}
+
+// reclaim gives up the campaign ticks that client id left running, and
+// its leadership: id is
+// starting, so whatever it was working on died with its previous process
+// (a SIGKILL, a power cut). Left alone, such a tick stays "running" and,
+// being unique, blocks every new tick until River's rescuer takes it back.
+// River has no call for a job whose worker is gone, so its row is
+// discarded here, as River's rescuer would after the timeout.
+func reclaim(ctx context.Context, pool *pgxpool.Pool, id string, logger *slog.Logger) error {
+	if id == "" {
+		return nil
+	}
+	tag, err := pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now()
+WHERE kind = $1 AND state = 'running' AND attempted_by[cardinality(attempted_by)] = $2`, KindCampaignTick, id)
+	if err != nil {
+		return fmt.Errorf("jobs: giving up the ticks %s left running: %w", id, err)
+	}
+	if n := tag.RowsAffected(); n > 0 {
+		logger.Warn("gave up campaign ticks this replica left running when it stopped", slog.String("client", id), slog.Int64("jobs", n))
+	}
+	// Likewise a leadership the dead process held would keep the periodic
+	// ticks from being enqueued until it expires: give it up so that the
+	// election is open at once.
+	if _, err := pool.Exec(ctx, `DELETE FROM river_leader WHERE leader_id = $1`, id); err != nil {
+		return fmt.Errorf("jobs: giving up the leadership %s held: %w", id, err)
+	}
+	return nil
 }
 
 // ID returns the River client ID of q.

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -379,5 +381,87 @@ func BenchmarkTickPeriod(b *testing.B) {
 			}
 			b.ReportMetric(float64(worst.Milliseconds()), "max-ms")
 		})
+	}
+}
+
+// TestRestartedReplicaReclaimsItsTick kills (SIGKILL) a replica in the
+// middle of a tick and starts it again under the same ID: the tick it
+// left "running" is given up at once and ticking resumes, instead of
+// waiting for River's rescuer (JobTimeout + 1 min).
+func TestRestartedReplicaReclaimsItsTick(t *testing.T) {
+	if dsn := os.Getenv("FIRMWARD_JOBS_CRASH_CHILD"); dsn != "" {
+		// The child: tick once and hang there until killed.
+		_, err := jobs.Start(context.Background(), jobs.Config{
+			DSN: dsn, ID: "replica-1", CampaignInterval: time.Hour,
+			CampaignTick: func(context.Context) error {
+				_, _ = os.Stdout.WriteString("ticking\n")
+				select {}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {}
+	}
+	t.Parallel()
+	dsn, conn := testDSN(t)
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run", "^TestRestartedReplicaReclaimsItsTick$")
+	cmd.Env = append(os.Environ(), "FIRMWARD_JOBS_CRASH_CHILD="+dsn)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if sc.Text() == "ticking" {
+				started <- true
+			}
+		}
+		close(started)
+	}()
+	select {
+	case ok := <-started:
+		if !ok {
+			t.Fatal("the child replica ended before ticking")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child replica did not tick within 30 s")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	var running int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'running'`, jobs.KindCampaignTick).Scan(&running); err != nil {
+		t.Fatal(err)
+	}
+	if running != 1 {
+		t.Fatalf("%d running ticks after the kill, want the 1 the killed replica left", running)
+	}
+	log := &tickLog{byClient: map[string]int{}}
+	var buf syncBuffer
+	startQueue(t, jobs.Config{
+		DSN: dsn, ID: "replica-1", CampaignInterval: 50 * time.Millisecond, CampaignTick: log.tick("replica-1", 0),
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	defer func() {
+		if t.Failed() {
+			t.Logf("queue log:\n%s", buf.String())
+		}
+	}()
+	// The tick Start inserts runs at once; the periodic ones follow as
+	// soon as River's services have started (0–6 s), without waiting for
+	// the dead process's leadership to expire.
+	waitFor(t, 5*time.Second, "the restarted replica ticks again", func() bool { return log.total() >= 1 })
+	waitFor(t, 12*time.Second, "the restarted replica ticks periodically", func() bool { return log.total() >= 3 })
+	var discarded int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'discarded'`, jobs.KindCampaignTick).Scan(&discarded); err != nil {
+		t.Fatal(err)
+	}
+	if discarded != 1 {
+		t.Errorf("%d discarded ticks, want the 1 the killed replica left", discarded)
 	}
 }

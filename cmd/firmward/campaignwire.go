@@ -71,14 +71,14 @@ func (rt *campaignRuntime) tick(ctx context.Context) error {
 // start runs the runner every interval (0: never) until close. On
 // PostgreSQL it fails when River's tables cannot be migrated or its client
 // cannot start; after that, failed ticks are only logged.
-func (rt *campaignRuntime) start(ctx context.Context, interval time.Duration) error {
+func (rt *campaignRuntime) start(ctx context.Context, interval time.Duration, replicaID string) error {
 	if interval <= 0 {
 		rt.logger.Info("campaign runner off", slog.String("coordination", "none"))
 		return nil
 	}
 	if rt.dsn != "" {
 		q, err := jobs.Start(ctx, jobs.Config{
-			DSN: rt.dsn, CampaignInterval: interval, CampaignTick: rt.tick,
+			DSN: rt.dsn, ID: replicaID, CampaignInterval: interval, CampaignTick: rt.tick,
 			Logger: rt.jobsLog,
 		})
 		if err != nil {

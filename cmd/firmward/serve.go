@@ -49,6 +49,7 @@ type Main struct {
 	// Configuration, set by ParseFlags.
 	Addr            string // listen address; port 0 picks a free port
 	PublicURL       string // where people reach the web UI; "" derives it from the listen address
+	ReplicaID       string // the job queue's name of this replica; "" derives it from host and port
 	DataDir         string // data directory: database, admin-token
 	DSN             string // database; "" is DATA/firmward.db
 	LogFormat       string // text or json
@@ -126,6 +127,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	const name = "serve"
 	fs := newFlags(name)
 	fs.StringVar(&m.Addr, "addr", m.Addr, "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&m.ReplicaID, "replica-id", m.ReplicaID, "this replica's `name` in the job queue on PostgreSQL, the same across restarts so that a tick it left when killed is given up at once (default: firmward@HOST:PORT)")
 	fs.StringVar(&m.PublicURL, "public-url", m.PublicURL, "the `URL` people reach the web UI at, for links in e-mails, webhooks and reports (default: http://HOST:PORT of --addr, with this machine's name when it listens on every address)")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data `directory` (database, admin-token)")
 	fs.StringVar(&m.DSN, "db", m.DSN, "database: a SQLite file or a postgres:// `URL` (default DATA/firmward.db)")
@@ -380,7 +382,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(m.engineDone)
 		m.engine.Start(engineCtx, m.AssessInterval)
 	}()
-	if err := m.campaigns.start(ctx, m.CampaignInterval); err != nil {
+	if err := m.campaigns.start(ctx, m.CampaignInterval, m.replicaID()); err != nil {
 		return fmt.Errorf("starting the campaign runner: %w", err)
 	}
 
@@ -418,6 +420,21 @@ func (m *Main) publicURL() string {
 		}
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// replicaID names this replica in the job queue: --replica-id, else
+// firmward@HOST:PORT, which stays the same across restarts of a replica
+// (replicas on one host listen on different ports).
+func (m *Main) replicaID() string {
+	if m.ReplicaID != "" {
+		return m.ReplicaID
+	}
+	host, _ := os.Hostname()
+	port := ""
+	if m.ln != nil {
+		_, port, _ = net.SplitHostPort(m.ln.Addr().String())
+	}
+	return "firmward@" + net.JoinHostPort(host, port)
 }
 
 // Done receives the error that stopped the server when it stops by itself
