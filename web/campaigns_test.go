@@ -15,13 +15,11 @@ import (
 	"github.com/firmward/firmward/web"
 )
 
-// TestCampaignPages shows the campaign list and page (waves, failures
-// with the device's log, tasks) and drives approve, start, pause and
-// resume through the buttons, each for the right role.
-func TestCampaignPages(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "firmward.db"), sqlstore.Options{})
+// campaignEnv is a web UI over a fresh SQLite database with the campaign
+// pages on, and an admin token.
+func campaignEnv(t *testing.T) (*env, *sqlstore.ReleaseService, *sqlstore.DeliveryService, *sqlstore.CampaignService) {
+	t.Helper()
+	db, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "firmward.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,10 +38,61 @@ func TestCampaignPages(t *testing.T) {
 	}
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
-	var operator string
-	if _, e.admin, err = e.tokens.CreateToken(ctx, "alice", firmward.RoleAdmin); err != nil {
+	if _, e.admin, err = e.tokens.CreateToken(t.Context(), "alice", firmward.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
+	return e, releases, delivery, campaigns
+}
+
+// TestCampaignPageLargeLists checks that the campaign page lists only the
+// first manual tasks of a large campaign and says how many there are.
+func TestCampaignPageLargeLists(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, releases, _, campaigns := campaignEnv(t)
+	opCtx := firmward.WithActor(ctx, firmward.Actor{Kind: "token", ID: 1, Name: "alice"})
+	rel := &firmward.Release{Manufacturer: "Acme", Models: []string{"Cam 1"}, Version: "2.0", Artifacts: []firmward.ReleaseArtifact{{Name: "cam.bin", URL: "https://vendor.example/cam.bin"}}}
+	if err := releases.CreateRelease(opCtx, rel); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]firmward.ImportRow, 205)
+	for i := range rows {
+		rows[i] = firmward.ImportRow{Line: i + 2, Device: firmward.Device{Name: "cam " + itoa(int64(i)), Manufacturer: "Acme", Model: "Cam 1", FirmwareVersion: "1.0", UpdateMechanism: firmward.UpdateWebAdmin}}
+	}
+	if _, err := e.devices.ImportDevices(opCtx, rows, firmward.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := &firmward.Campaign{Name: "many", ReleaseID: rel.ID}
+	if err := campaigns.CreateCampaign(opCtx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.ChangeCampaign(opCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	runner := &rollout.Runner{Campaigns: campaigns, Releases: releases, Devices: e.devices, Policy: rollout.DefaultPolicy()}
+	for range 5 {
+		if _, err := runner.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.browser()
+	b.signIn(e.admin)
+	p := b.get("/campaigns/" + itoa(c.ID))
+	wantContains(t, p.body, "Manual tasks", "The first 200 of 205 devices with a task", "--state task")
+	if n := strings.Count(p.body, "Update cam "); n != 200 {
+		t.Errorf("%d tasks listed, want the first 200", n)
+	}
+}
+
+// TestCampaignPages shows the campaign list and page (waves, failures
+// with the device's log, tasks) and drives approve, start, pause and
+// resume through the buttons, each for the right role.
+func TestCampaignPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, releases, delivery, campaigns := campaignEnv(t)
+	var operator string
+	var err error
 	if _, operator, err = e.tokens.CreateToken(ctx, "olga", firmward.RoleOperator); err != nil {
 		t.Fatal(err)
 	}
