@@ -35,9 +35,13 @@ const byIDThreshold = 2000
 //     hardware product they name; the findings of other CVEs are not
 //     touched. A device whose CPE choice the new data changes (a product
 //     name it now fits better) is re-matched against everything instead.
+//   - CatchUp reads the store's change log of CVEs (Sources.Changes) for
+//     what was imported since the last Full or CatchUp, by any process
+//     (another serve replica, the feeds import command), and does
+//     Vulnerabilities for it; Follow runs it on a schedule.
 //
 // Notify queues such work for a worker goroutine (Start), which merges
-// what piles up while it is busy; the three methods can also be called
+// what piles up while it is busy; these methods can also be called
 // directly and return what they did. All work runs one piece at a time.
 //
 // The Engine remembers, per device, the vendor/product keys it was last
@@ -48,7 +52,8 @@ type Engine struct {
 	opts RunOptions
 	log  *slog.Logger
 
-	run sync.Mutex // held by Full, Devices and Vulnerabilities: one at a time
+	run sync.Mutex // held by Full, Devices, Vulnerabilities and CatchUp: one at a time
+	seq int64      // the change log's newest seq that the index reflects (with run)
 
 	mu   sync.RWMutex // guards x, the keys tables and devs; write-locked only to change them
 	x    *Index       // nil until the first Full
@@ -60,6 +65,8 @@ type Engine struct {
 	full    bool
 	devices map[int64]struct{}
 	cves    map[string]struct{}
+	catchUp bool
+	own     [][2]int64 // change log seq ranges this process imported (and queued) itself
 	busy    bool
 	wake    chan struct{}
 	idle    *sync.Cond // signalled (with qmu) when the worker has nothing queued or running
@@ -115,10 +122,21 @@ func (e *Engine) Full(ctx context.Context) (*RunResult, error) {
 
 func (e *Engine) fullLocked(ctx context.Context) (*RunResult, error) {
 	start := e.opts.Now()
+	// The newest change before the records are read: a change committed
+	// while they are read is re-read by the next CatchUp, which is harmless.
+	var seq int64
+	if e.src.Changes != nil {
+		page, err := e.src.Changes.VulnerabilityChanges(ctx, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("reading the change log: %w", err)
+		}
+		seq = page.Newest
+	}
 	x, n, err := loadIndex(ctx, e.src.Vulns)
 	if err != nil {
 		return nil, err
 	}
+	e.advance(seq)
 	e.mu.Lock()
 	e.x = x
 	e.keys, e.key, e.devs = map[string]uint32{"": 0}, []string{""}, map[int64]devKeys{}
@@ -174,6 +192,12 @@ func (e *Engine) Vulnerabilities(ctx context.Context, ids []string) (*RunResult,
 	if !e.Loaded() {
 		return e.fullLocked(ctx)
 	}
+	return e.vulnerabilitiesLocked(ctx, ids)
+}
+
+// vulnerabilitiesLocked is Vulnerabilities with e.run held and the index
+// loaded.
+func (e *Engine) vulnerabilitiesLocked(ctx context.Context, ids []string) (*RunResult, error) {
 	start := e.opts.Now()
 	scope := slices.Clone(ids)
 	slices.Sort(scope)

@@ -31,6 +31,11 @@ func (e *Engine) notify(full bool, devices []int64, cves []string) {
 		e.cves[id] = struct{}{}
 	}
 	e.qmu.Unlock()
+	e.kick()
+}
+
+// kick wakes the worker up.
+func (e *Engine) kick() {
 	select {
 	case e.wake <- struct{}{}:
 	default: // a wake-up is already pending
@@ -70,8 +75,8 @@ func (e *Engine) Start(ctx context.Context, every time.Duration) {
 func (e *Engine) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		e.qmu.Lock()
-		full, devices, cves := e.full, e.devices, e.cves
-		if !full && len(devices) == 0 && len(cves) == 0 {
+		full, devices, cves, catchUp := e.full, e.devices, e.cves, e.catchUp
+		if !full && len(devices) == 0 && len(cves) == 0 && !catchUp {
 			e.busy = false
 			e.idle.Broadcast()
 			e.qmu.Unlock()
@@ -79,11 +84,17 @@ func (e *Engine) drain(ctx context.Context) {
 		}
 		e.busy = true
 		e.full, e.devices, e.cves = false, map[int64]struct{}{}, map[string]struct{}{}
+		e.catchUp = false
 		e.qmu.Unlock()
 
-		if full {
+		if full { // reads the change log's position too: no catch-up needed
 			e.report(ctx, "full", 0)(e.Full(ctx))
 			continue
+		}
+		if catchUp { // logged only when it found something: it runs every few seconds
+			if res, err := e.CatchUp(ctx); err != nil || res.CVEs > 0 {
+				e.report(ctx, "change log", 0)(res, err)
+			}
 		}
 		if len(cves) > 0 {
 			ids := make([]string, 0, len(cves))
@@ -131,7 +142,7 @@ func (e *Engine) Wait(ctx context.Context) error {
 	defer stop()
 	e.qmu.Lock()
 	defer e.qmu.Unlock()
-	for e.busy || e.full || len(e.devices) > 0 || len(e.cves) > 0 {
+	for e.busy || e.full || len(e.devices) > 0 || len(e.cves) > 0 || e.catchUp {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -209,6 +220,6 @@ func (w *watchedImport) Commit(ctx context.Context) (*firmward.FeedImportResult,
 	if err != nil {
 		return nil, err
 	}
-	w.e.NotifyVulnerabilities(res.ChangedCVEs...)
+	w.e.imported(res.FirstChange, res.LastChange, res.ChangedCVEs)
 	return res, nil
 }

@@ -17,6 +17,16 @@ type Sources struct {
 	Vulns    firmward.VulnerabilityService
 	Devices  firmward.DeviceService
 	Findings firmward.FindingService
+	// Changes is the store's change log of CVEs, which Engine.CatchUp
+	// follows; nil when nothing else writes to the store (Run needs none).
+	Changes ChangeLog
+}
+
+// ChangeLog is the change log of stored CVEs (sqlstore's
+// VulnerabilityService has it): the CVEs that feed imports changed after
+// seq after, at most limit of them (none with limit 0), and the newest seq.
+type ChangeLog interface {
+	VulnerabilityChanges(ctx context.Context, after int64, limit int) (*firmward.VulnerabilityChanges, error)
 }
 
 // RunOptions configure Run. Now gives the time findings count from;

@@ -19,6 +19,7 @@ import (
 // three devices: a vulnerable TP-Link Archer AX21, a MikroTik router and a
 // device nothing names.
 type runEnv struct {
+	path     string // the SQLite file
 	src      assess.Sources
 	devices  firmward.DeviceService
 	findings firmward.FindingService
@@ -27,18 +28,16 @@ type runEnv struct {
 
 func newRunEnv(t *testing.T) *runEnv {
 	t.Helper()
+	return newRunEnvOpts(t, sqlstore.Options{})
+}
+
+// newRunEnvOpts is newRunEnv with the database opened with opts.
+func newRunEnvOpts(t *testing.T, opts sqlstore.Options) *runEnv {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "firmward.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	e := &runEnv{
-		devices:  sqlstore.NewDeviceService(db),
-		findings: sqlstore.NewFindingService(db),
-	}
-	vulns := sqlstore.NewVulnerabilityService(db)
-	e.src = assess.Sources{Vulns: vulns, Devices: e.devices, Findings: e.findings}
+	path := filepath.Join(t.TempDir(), "firmward.db")
+	e := openRunEnv(t, path, opts)
+	vulns := e.src.Vulns
 
 	recs := assess.LoadTestRecords(t)
 	imp, err := vulns.BeginFeedImport(ctx, "records.jsonl", "test")
@@ -84,6 +83,25 @@ func newRunEnv(t *testing.T) *runEnv {
 			e.ax21 = d
 		}
 	}
+	return e
+}
+
+// openRunEnv opens the database at path (one more process using it) and
+// returns its services; the change log is in its Sources.
+func openRunEnv(t *testing.T, path string, opts sqlstore.Options) *runEnv {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	e := &runEnv{
+		path:     path,
+		devices:  sqlstore.NewDeviceService(db),
+		findings: sqlstore.NewFindingService(db),
+	}
+	vulns := sqlstore.NewVulnerabilityService(db)
+	e.src = assess.Sources{Vulns: vulns, Devices: e.devices, Findings: e.findings, Changes: vulns}
 	return e
 }
 

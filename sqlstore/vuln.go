@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/firmward/firmward"
 )
@@ -25,6 +26,14 @@ const feedBatch = 1000
 // maxFilterIDs bounds VulnerabilityFilter.IDs: each ID is a parameter in
 // each of three sub-queries.
 const maxFilterIDs = 5000
+
+// ChangeRetention is how long the change log of CVEs keeps an entry
+// (see VulnerabilityService.VulnerabilityChanges): imports prune older
+// ones.
+const ChangeRetention = 7 * 24 * time.Hour
+
+// MaxChangesPage bounds a page of VulnerabilityChanges.
+const MaxChangesPage = 10000
 
 // cveIDPattern is the shape of a CVE id.
 var cveIDPattern = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
@@ -258,6 +267,11 @@ func (fi *feedImport) Commit(ctx context.Context) (*firmward.FeedImportResult, e
 	if err := appendAudit(ctx, fi.wt.conn, []*firmward.AuditEvent{ev}); err != nil {
 		return nil, fi.fail(fmt.Errorf("feed import %s: %w", fi.name, err))
 	}
+	first, last, err := appendChanges(ctx, fi.wt.conn, res.ChangedCVEs)
+	if err != nil {
+		return nil, fi.fail(fmt.Errorf("feed import %s: %w", fi.name, err))
+	}
+	res.FirstChange, res.LastChange = first, last
 	if err := fi.wt.commit(); err != nil {
 		fi.err = err
 		return nil, fmt.Errorf("feed import %s: %w", fi.name, err)
@@ -824,4 +838,103 @@ func parallelChunks(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// appendChanges appends one vuln_changes row per CVE (in the import's
+// transaction) and prunes the rows older than ChangeRetention. It returns
+// the seq of the first and last row appended, 0 and 0 for none.
+//
+// Entries must become visible in seq order, or a reader could pass over a
+// seq committed after a greater one: SQLite has one writer at a time, and
+// on PostgreSQL the table lock, held until commit, keeps other imports
+// from drawing a seq in between. It does not block readers.
+func appendChanges(ctx context.Context, tx conn, cves []string) (first, last int64, err error) {
+	if tx.db.dialect == postgres {
+		if _, err := tx.exec(ctx, "LOCK TABLE vuln_changes IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return 0, 0, fmt.Errorf("locking the change log: %w", err)
+		}
+	}
+	now := tx.db.nowUTC()
+	var old sql.NullInt64
+	err = tx.queryRow(ctx, "SELECT MAX(seq) FROM vuln_changes WHERE changed_at < ?", micros(now.Add(-ChangeRetention))).Scan(&old)
+	if err != nil {
+		return 0, 0, fmt.Errorf("finding old changes: %w", err)
+	}
+	if old.Valid {
+		if _, err := tx.exec(ctx, "DELETE FROM vuln_changes WHERE seq <= ?", old.Int64); err != nil {
+			return 0, 0, fmt.Errorf("pruning old changes: %w", err)
+		}
+		if _, err := tx.exec(ctx, "UPDATE vuln_changes_pruned SET seq = ? WHERE id = 1 AND seq < ?", old.Int64, old.Int64); err != nil {
+			return 0, 0, fmt.Errorf("recording pruned changes: %w", err)
+		}
+	}
+	if len(cves) == 0 {
+		return 0, 0, nil
+	}
+	var before int64
+	if err := tx.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM vuln_changes").Scan(&before); err != nil {
+		return 0, 0, fmt.Errorf("reading the change log: %w", err)
+	}
+	at := micros(now)
+	err = insertRows(ctx, tx, "vuln_changes", []string{"cve", "changed_at"}, len(cves), func(i int, args []any) ([]any, error) {
+		return append(args, cves[i], at), nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("appending to the change log: %w", err)
+	}
+	if err := tx.queryRow(ctx, "SELECT MIN(seq), MAX(seq) FROM vuln_changes WHERE seq > ?", before).Scan(&first, &last); err != nil {
+		return 0, 0, fmt.Errorf("reading the change log: %w", err)
+	}
+	return first, last, nil
+}
+
+// VulnerabilityChanges returns the change log after seq after: at most
+// limit entries in seq order (at most MaxChangesPage; none with limit 0,
+// for the newest seq alone), and the newest seq. When entries after after
+// were pruned (older than ChangeRetention), it returns no entries and
+// Truncated. A negative after or limit is EINVALID.
+func (s *VulnerabilityService) VulnerabilityChanges(ctx context.Context, after int64, limit int) (*firmward.VulnerabilityChanges, error) {
+	if after < 0 || limit < 0 {
+		return nil, firmward.Errorf(firmward.EINVALID, "change log: after %d and limit %d must not be negative", after, limit)
+	}
+	limit = min(limit, MaxChangesPage)
+	out := &firmward.VulnerabilityChanges{Changes: []firmward.VulnerabilityChange{}}
+	err := s.db.snapshot(ctx, func(tx conn) error {
+		var pruned, newest int64
+		err := tx.queryRow(ctx, "SELECT p.seq, COALESCE((SELECT MAX(seq) FROM vuln_changes), 0) FROM vuln_changes_pruned p WHERE p.id = 1").
+			Scan(&pruned, &newest)
+		if err != nil {
+			return fmt.Errorf("reading the change log: %w", err)
+		}
+		out.Newest = max(newest, pruned)
+		if after < pruned {
+			out.Truncated = true
+			return nil
+		}
+		if limit == 0 || after >= newest {
+			return nil
+		}
+		rows, err := tx.query(ctx, "SELECT seq, cve, changed_at FROM vuln_changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+		if err != nil {
+			return fmt.Errorf("reading the change log: %w", err)
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			var c firmward.VulnerabilityChange
+			var at int64
+			if err := rows.Scan(&c.Seq, &c.CVE, &at); err != nil {
+				return fmt.Errorf("reading the change log: %w", err)
+			}
+			c.ChangedAt = fromMicros(at)
+			out.Changes = append(out.Changes, c)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading the change log: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -30,6 +30,9 @@ func TestVulnerabilities(t *testing.T) {
 			{"Invalid", testVulnInvalid},
 			{"Merge", testVulnMerge},
 			{"Find", testVulnFind},
+			{"Changes", testVulnChanges},
+			{"ChangesPruned", testVulnChangesPruned},
+			{"ChangesConcurrent", testVulnChangesConcurrent},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -103,11 +106,14 @@ func findVuln(t testing.TB, db *DB, id string) *firmward.VulnerabilityRecord {
 	return r
 }
 
-// vulnCounts returns the row counts of the vulnerability tables and the
-// audit trail.
-func vulnCounts(t testing.TB, db *DB) [4]int {
+// vulnCounts returns the row counts of the vulnerability tables, the
+// audit trail and the change log.
+func vulnCounts(t testing.TB, db *DB) [5]int {
 	t.Helper()
-	return [4]int{count(t, db, "vuln_records"), count(t, db, "kev"), count(t, db, "epss"), count(t, db, "audit_events")}
+	return [5]int{
+		count(t, db, "vuln_records"), count(t, db, "kev"), count(t, db, "epss"), count(t, db, "audit_events"),
+		count(t, db, "vuln_changes"),
+	}
 }
 
 func wantResult(t testing.TB, got *firmward.FeedImportResult, records, added, updated, unchanged int, changed ...string) {
@@ -354,7 +360,7 @@ func testVulnCanceled(t *testing.T, b backend) {
 	if _, err := fi.Commit(context.Background()); err == nil {
 		t.Error("Commit after cancellation succeeded")
 	}
-	if got := vulnCounts(t, db); got != [4]int{} {
+	if got := vulnCounts(t, db); got != [5]int{} {
 		t.Errorf("rows %v after a canceled import", got)
 	}
 	importFeed(t, db, "later", putKEV(firmward.KEVEntry{CVE: "CVE-2020-0003"}))
@@ -395,7 +401,7 @@ func testVulnInvalid(t *testing.T, b backend) {
 			}
 		})
 	}
-	if got := vulnCounts(t, db); got != [4]int{} {
+	if got := vulnCounts(t, db); got != [5]int{} {
 		t.Errorf("rows %v after invalid imports", got)
 	}
 }
@@ -635,5 +641,258 @@ func BenchmarkFeedImport(b *testing.B) {
 			}
 			b.ReportMetric(float64(imported)/total.Seconds(), "records/s")
 		})
+	}
+}
+
+// changesAfter reads the whole change log after seq, page by page.
+func changesAfter(t testing.TB, svc *VulnerabilityService, after int64, limit int) ([]firmward.VulnerabilityChange, int64) {
+	t.Helper()
+	var all []firmward.VulnerabilityChange
+	for range 1000 {
+		page, err := svc.VulnerabilityChanges(context.Background(), after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Truncated {
+			t.Fatalf("change log after %d truncated", after)
+		}
+		if len(page.Changes) > limit {
+			t.Fatalf("%d changes on a page of %d", len(page.Changes), limit)
+		}
+		all = append(all, page.Changes...)
+		if len(page.Changes) == 0 {
+			return all, page.Newest
+		}
+		after = page.Changes[len(page.Changes)-1].Seq
+	}
+	t.Fatal("change log does not end")
+	return nil, 0
+}
+
+func changeCVEs(cs []firmward.VulnerabilityChange) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.CVE
+	}
+	return out
+}
+
+func testVulnChanges(t *testing.T, b backend) {
+	c := newClock()
+	db := b.open(t, Options{Now: c.Now})
+	svc := NewVulnerabilityService(db)
+	ctx := context.Background()
+
+	empty, err := svc.VulnerabilityChanges(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Newest != 0 || empty.Truncated || len(empty.Changes) != 0 {
+		t.Errorf("empty log: %+v", empty)
+	}
+	first := importFeed(t, db, "first", fullFeed()...)
+	c.Add(time.Minute)
+	second := importFeed(t, db, "second",
+		putVuln(firmward.SourceNVD, testVuln("CVE-2023-2222", vulnT0.Add(time.Hour), "newer")),
+		putVuln(firmward.SourceNVD, testVuln("CVE-2023-1111", vulnT0, "same")), // unchanged
+		putEPSS(firmward.EPSSScore{CVE: "CVE-2019-0001", Score: 0.5, Percentile: 0.5}))
+	again := importFeed(t, db, "again", fullFeed()...) // changes nothing
+	if again.FirstChange != 0 || again.LastChange != 0 {
+		t.Errorf("an import that changed nothing appended %d..%d", again.FirstChange, again.LastChange)
+	}
+
+	all, newest := changesAfter(t, svc, 0, 2) // pages of 2
+	want := append(slices.Clone(first.ChangedCVEs), "CVE-2019-0001", "CVE-2023-2222")
+	if got := changeCVEs(all); !slices.Equal(got, want) {
+		t.Fatalf("change log %v, want %v (each import's changed CVEs, in import order)", got, want)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq <= all[i-1].Seq {
+			t.Errorf("seq %d after %d", all[i].Seq, all[i-1].Seq)
+		}
+	}
+	n := len(first.ChangedCVEs)
+	if first.FirstChange != all[0].Seq || first.LastChange != all[n-1].Seq ||
+		second.FirstChange != all[n].Seq || second.LastChange != all[len(all)-1].Seq {
+		t.Errorf("ranges %d..%d and %d..%d, log %+v", first.FirstChange, first.LastChange, second.FirstChange, second.LastChange, all)
+	}
+	if newest != all[len(all)-1].Seq {
+		t.Errorf("newest %d, last entry %d", newest, all[len(all)-1].Seq)
+	}
+	if at := all[n].ChangedAt; !at.Equal(c.Now().Truncate(time.Microsecond)) {
+		t.Errorf("second import's change at %v, want %v", at, c.Now())
+	}
+	// After the first import: the second's changes only.
+	rest, _ := changesAfter(t, svc, first.LastChange, 100)
+	if got := changeCVEs(rest); !slices.Equal(got, []string{"CVE-2019-0001", "CVE-2023-2222"}) {
+		t.Errorf("after the first import: %v", got)
+	}
+	// Limit 0: the newest seq alone.
+	page, err := svc.VulnerabilityChanges(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Changes) != 0 || page.Newest != newest || page.Truncated {
+		t.Errorf("limit 0: %+v, want newest %d", page, newest)
+	}
+	// A huge limit is bounded; negative values are refused.
+	page, err = svc.VulnerabilityChanges(ctx, 0, 1<<30)
+	if err != nil || len(page.Changes) != len(all) {
+		t.Errorf("huge limit: %+v, %v", page, err)
+	}
+	_, err = svc.VulnerabilityChanges(ctx, -1, 10)
+	wantCode(t, err, firmward.EINVALID)
+	_, err = svc.VulnerabilityChanges(ctx, 0, -1)
+	wantCode(t, err, firmward.EINVALID)
+
+	// A rejected import appends nothing.
+	fi, err := svc.BeginFeedImport(ctx, "bad.json", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fi.PutVulnerability(ctx, firmward.SourceNVD, testVuln("CVE-2024-0001", vulnT0, "new")); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, fi.PutEPSS(ctx, firmward.EPSSScore{CVE: "CVE-2024-0001", Score: 2}), firmward.EINVALID)
+	if _, err := fi.Commit(ctx); err == nil {
+		t.Error("Commit after a failed Put succeeded")
+	}
+	if after, got := changesAfter(t, svc, 0, 100); !slices.Equal(changeCVEs(after), want) || got != newest {
+		t.Errorf("after a rejected import: %v newest %d", changeCVEs(after), got)
+	}
+}
+
+func testVulnChangesPruned(t *testing.T, b backend) {
+	c := newClock()
+	db := b.open(t, Options{Now: c.Now})
+	svc := NewVulnerabilityService(db)
+	ctx := context.Background()
+	old := importFeed(t, db, "old", fullFeed()...)
+	c.Add(ChangeRetention - time.Minute)
+	kept := importFeed(t, db, "kept", putKEV(firmward.KEVEntry{CVE: "CVE-2018-0001"}))
+	if n := count(t, db, "vuln_changes"); n != len(old.ChangedCVEs)+1 {
+		t.Fatalf("%d changes before the horizon, want %d", n, len(old.ChangedCVEs)+1)
+	}
+	c.Add(2 * time.Minute) // the first import is older than the horizon now
+	last := importFeed(t, db, "last", putKEV(firmward.KEVEntry{CVE: "CVE-2018-0002"}))
+	if n := count(t, db, "vuln_changes"); n != 2 {
+		t.Errorf("%d changes after pruning, want 2", n)
+	}
+	for _, after := range []int64{0, old.FirstChange, old.LastChange - 1} {
+		page, err := svc.VulnerabilityChanges(ctx, after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !page.Truncated || len(page.Changes) != 0 || page.Newest != last.LastChange {
+			t.Errorf("after %d (pruned): %+v, want truncated, newest %d", after, page, last.LastChange)
+		}
+	}
+	got, newest := changesAfter(t, svc, old.LastChange, 10)
+	if !slices.Equal(changeCVEs(got), []string{"CVE-2018-0001", "CVE-2018-0002"}) || newest != last.LastChange ||
+		got[0].Seq != kept.FirstChange {
+		t.Errorf("after the pruned import: %+v newest %d", got, newest)
+	}
+	// Pruning everything keeps the seq growing, and the newest seq known.
+	c.Add(2 * ChangeRetention)
+	importFeed(t, db, "empty", putVuln(firmward.SourceNVD, testVuln("CVE-2023-1111", vulnT0, "same")))
+	if n := count(t, db, "vuln_changes"); n != 0 {
+		t.Errorf("%d changes left, want 0", n)
+	}
+	page, err := svc.VulnerabilityChanges(ctx, last.LastChange, 10)
+	if err != nil || page.Truncated || page.Newest != last.LastChange {
+		t.Errorf("after everything was pruned: %+v, %v", page, err)
+	}
+	next := importFeed(t, db, "next", putKEV(firmward.KEVEntry{CVE: "CVE-2018-0003"}))
+	if next.FirstChange <= last.LastChange {
+		t.Errorf("seq %d after %d: reused", next.FirstChange, last.LastChange)
+	}
+}
+
+// testVulnChangesConcurrent runs imports at once: each one's entries are
+// one unbroken run of seqs, and a reader never sees a seq appear below one
+// it has read.
+func testVulnChangesConcurrent(t *testing.T, b backend) {
+	db := b.open(t, Options{})
+	svc := NewVulnerabilityService(db)
+	ctx := context.Background()
+	const imports, per = 6, 30
+	results := make([]*firmward.FeedImportResult, imports)
+	done := make(chan struct{})
+	seen := make(chan error, 1)
+	go func() { // follows the log while the imports run
+		var after int64
+		var got []int64
+		for {
+			finished := false // read after the imports ended: the page is the last
+			select {
+			case <-done:
+				finished = true
+			default:
+			}
+			page, err := svc.VulnerabilityChanges(ctx, after, 7)
+			if err != nil {
+				seen <- err
+				return
+			}
+			for _, c := range page.Changes {
+				got = append(got, c.Seq)
+				after = c.Seq
+			}
+			if finished && len(page.Changes) == 0 {
+				if len(got) != imports*per {
+					seen <- fmt.Errorf("follower saw %d changes, want %d", len(got), imports*per)
+					return
+				}
+				seen <- nil
+				return
+			}
+		}
+	}()
+	errs := make(chan error, imports)
+	for i := range imports {
+		go func() {
+			var ops []feedOp
+			for j := range per {
+				ops = append(ops, putEPSS(firmward.EPSSScore{CVE: fmt.Sprintf("CVE-2022-%d%04d", i+1, j), Score: 0.1}))
+			}
+			fi, err := svc.BeginFeedImport(ctx, fmt.Sprintf("import-%d", i), "test")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer func() { _ = fi.Rollback() }()
+			for _, op := range ops {
+				if err := op(ctx, fi); err != nil {
+					errs <- err
+					return
+				}
+			}
+			results[i], err = fi.Commit(ctx)
+			errs <- err
+		}()
+	}
+	for range imports {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if err := <-seen; err != nil {
+		t.Error(err)
+	}
+	all, _ := changesAfter(t, svc, 0, 1000)
+	bySeq := map[int64]string{}
+	for _, c := range all {
+		bySeq[c.Seq] = c.CVE
+	}
+	for i, r := range results {
+		if r.LastChange-r.FirstChange+1 != per {
+			t.Errorf("import %d: seqs %d..%d for %d CVEs", i, r.FirstChange, r.LastChange, per)
+		}
+		for s := r.FirstChange; s <= r.LastChange; s++ {
+			if !strings.HasPrefix(bySeq[s], fmt.Sprintf("CVE-2022-%d", i+1)) {
+				t.Errorf("import %d: seq %d is %q", i, s, bySeq[s])
+			}
+		}
 	}
 }

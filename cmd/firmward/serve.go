@@ -34,6 +34,7 @@ import (
 const (
 	defaultShutdownTimeout = 30 * time.Second
 	defaultAssessInterval  = 24 * time.Hour
+	defaultAssessFollow    = 30 * time.Second
 	readHeaderTimeout      = 10 * time.Second
 	idleTimeout            = 2 * time.Minute
 	// defaultMaxArtifactBytes bounds one artifact upload (firmware images
@@ -57,6 +58,7 @@ type Main struct {
 	SecureCookies   bool   // mark web cookies Secure (serving over HTTPS)
 	ShutdownTimeout time.Duration
 	AssessInterval  time.Duration // full re-match every so often; 0: only at start and on changes
+	AssessFollow    time.Duration // re-match what other processes imported this often; 0: never
 	// Delivery (issue 4): the hawkBit DDI API and device enrollment.
 	PollInterval     time.Duration // config.polling.sleep told to DDI devices
 	DDIGatewayToken  string        // "" disables GatewayToken authentication
@@ -109,6 +111,7 @@ func NewMain(stdout, stderr io.Writer, getenv func(string) string) *Main {
 		LogLevel:         "info",
 		ShutdownTimeout:  defaultShutdownTimeout,
 		AssessInterval:   defaultAssessInterval,
+		AssessFollow:     defaultAssessFollow,
 		PollInterval:     ddi.DefaultPollInterval,
 		CampaignInterval: defaultCampaignInterval,
 		StaleMonths:      lifecycle.DefaultStaleMonths,
@@ -136,6 +139,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.BoolVar(&m.SecureCookies, "secure-cookies", m.SecureCookies, "mark web session cookies Secure (when users reach firmward over HTTPS)")
 	fs.DurationVar(&m.ShutdownTimeout, "shutdown-timeout", m.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
 	fs.DurationVar(&m.AssessInterval, "assess-interval", m.AssessInterval, "re-match every device against every CVE this often (expired risk acceptances reopen); changes are re-matched as they happen; 0 turns the periodic run off")
+	fs.DurationVar(&m.AssessFollow, "assess-follow", m.AssessFollow, "how often to look in the database for CVEs that other replicas or 'firmward feeds import' imported, and re-match them; 0 turns it off")
 	m.NAC.register(fs)
 	fs.DurationVar(&m.CampaignInterval, "campaign-interval", m.CampaignInterval, "how often the campaign runner moves campaigns on (waves, timeouts, tasks); 0 turns it off")
 	fs.DurationVar(&m.NotifyInterval, "notify-interval", m.NotifyInterval, "plan and send notifications (alerts, digests, retries) this often; 0 turns sending off")
@@ -215,7 +219,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// device at start and every AssessInterval.
 	findings := sqlstore.NewFindingService(db)
 	vulns := sqlstore.NewVulnerabilityService(db)
-	m.engine = assess.NewEngine(assess.Sources{Vulns: vulns, Devices: devices, Findings: findings},
+	m.engine = assess.NewEngine(assess.Sources{Vulns: vulns, Devices: devices, Findings: findings, Changes: vulns},
 		assess.RunOptions{Policy: risk.DefaultPolicy()}, m.logger.With(slog.String("component", "matching")))
 	watchedDevices := assess.WatchDevices(devices, m.engine)
 	if m.nac, err = newNACRuntime(m.NAC, m.DataDir, db, m.logger); err != nil {
@@ -382,6 +386,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer close(m.engineDone)
 		m.engine.Start(engineCtx, m.AssessInterval)
 	}()
+	go m.engine.Follow(engineCtx, m.AssessFollow)
 	if err := m.campaigns.start(ctx, m.CampaignInterval, m.replicaID()); err != nil {
 		return fmt.Errorf("starting the campaign runner: %w", err)
 	}

@@ -521,6 +521,15 @@ TABLE tokens
     last_used_at bigint
     revoked_at bigint
 
+TABLE vuln_changes
+    seq bigint NOT NULL DEFAULT nextval('vuln_changes_seq_seq'::regclass)
+    cve text NOT NULL
+    changed_at bigint NOT NULL
+
+TABLE vuln_changes_pruned
+    id integer NOT NULL
+    seq bigint NOT NULL
+
 TABLE vuln_records
     cve text NOT NULL
     source text NOT NULL
@@ -600,6 +609,9 @@ CONSTRAINT tasks.tasks_pkey PRIMARY KEY (id)
 CONSTRAINT tasks.tasks_release_id_fkey FOREIGN KEY (release_id) REFERENCES releases(id)
 CONSTRAINT tokens.tokens_pkey PRIMARY KEY (id)
 CONSTRAINT tokens.tokens_secret_hash_key UNIQUE (secret_hash)
+CONSTRAINT vuln_changes.vuln_changes_pkey PRIMARY KEY (seq)
+CONSTRAINT vuln_changes_pruned.vuln_changes_pruned_id_check CHECK ((id = 1))
+CONSTRAINT vuln_changes_pruned.vuln_changes_pruned_pkey PRIMARY KEY (id)
 CONSTRAINT vuln_records.vuln_records_pkey PRIMARY KEY (cve, source)
 
 CREATE INDEX action_feedback_action ON action_feedback USING btree (action_id, id);
@@ -697,4 +709,7 @@ CREATE INDEX tasks_open ON tasks USING btree (assignee, id) WHERE (status = 'ope
 CREATE UNIQUE INDEX tasks_pkey ON tasks USING btree (id);
 CREATE UNIQUE INDEX tokens_pkey ON tokens USING btree (id);
 CREATE UNIQUE INDEX tokens_secret_hash_key ON tokens USING btree (secret_hash);
+CREATE INDEX vuln_changes_changed_at ON vuln_changes USING btree (changed_at);
+CREATE UNIQUE INDEX vuln_changes_pkey ON vuln_changes USING btree (seq);
+CREATE UNIQUE INDEX vuln_changes_pruned_pkey ON vuln_changes_pruned USING btree (id);
 CREATE UNIQUE INDEX vuln_records_pkey ON vuln_records USING btree (cve, source);

@@ -684,6 +684,19 @@ CREATE TABLE tokens (
 	revoked_at   INTEGER
 ) STRICT;
 
+CREATE TABLE vuln_changes (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	cve        TEXT    NOT NULL,
+	changed_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX vuln_changes_changed_at ON vuln_changes (changed_at);
+
+CREATE TABLE vuln_changes_pruned (
+	id  INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE vuln_records (
 	cve           TEXT    NOT NULL,
 	source        TEXT    NOT NULL,
