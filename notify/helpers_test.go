@@ -9,20 +9,19 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"net"
 	"net/mail"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/firmward/firmward/internal/pgtest"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver for the admin connection
 
@@ -75,35 +74,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 // at the end). Skipped when unreachable, a failure under CI=true.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("FIRMWARD_TEST_POSTGRES")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test"
-	}
-	admin, err := sql.Open("pgx", dsn+"?connect_timeout=5")
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is not reachable at %s: %v (CI=true requires it)", dsn, err)
-		}
-		t.Skipf("PostgreSQL is not reachable at %s: %v; skipping", dsn, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "fwnotify_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("creating schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-		_ = admin.Close()
-	})
-	return dsn + "?search_path=" + schema
+	return pgtest.Schema(t, "fwnotify")
 }
 
 // env is one replica: its database handle and services.

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firmward/firmward/internal/pgtest"
 
 	"github.com/firmward/firmward/httpapi"
 	"github.com/firmward/firmward/sim"
@@ -21,38 +19,7 @@ import (
 // (dropped afterwards), skipping without PostgreSQL unless CI is set.
 func replicaDSN(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("FIRMWARD_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test"
-	}
-	db, err := sql.Open("pgx", base)
-	if err == nil {
-		err = db.PingContext(t.Context())
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is needed under CI=true: %v", base, err)
-		}
-		t.Skipf("no PostgreSQL at %s: %v", base, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "fwreplicas_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, "fwreplicas")
 }
 
 // TestCampaignReplicas runs two `firmward serve` replicas on one
