@@ -47,6 +47,9 @@ bench: ## run the benchmarks (see docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench 'Import100k' -benchtime 3x -timeout 30m ./sqlstore/
 	$(GO) test -run '^$$' -bench 'ListFiltered|DeviceStats' -benchtime 2000x -timeout 60m ./sqlstore/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/
+	$(GO) test -run '^$$' -bench 'BasePoll' -benchtime 3s -count 3 -timeout 30m ./ddi/
+	$(GO) test -run '^$$' -bench 'CampaignStep' -benchtime 10x -timeout 30m ./sqlstore/
+	FIRMWARD_BENCH_POLL=60s FIRMWARD_BENCH_CAMPAIGN_INTERVAL=5s $(GO) test -run '^$$' -bench 'Campaign100k' -benchtime 1x -timeout 40m -v ./cmd/firmward/
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	@for pkg in $$($(GO) list ./...); do \
