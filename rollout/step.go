@@ -80,16 +80,50 @@ func Pushable(m firmward.UpdateMechanism) bool {
 
 // Eligible reports whether d is one the campaign of release rel targets:
 // it matches the target, the release is for its manufacturer and model,
-// and it does not run the release's version already.
+// and nothing in Skip holds it back.
 func Eligible(c *firmward.Campaign, rel *firmward.Release, d *firmward.Device) bool {
-	if !c.Target.Matches(d) || !lifecycle.SameManufacturer(rel.Manufacturer, d.Manufacturer) {
-		return false
-	}
-	if !slices.ContainsFunc(rel.Models, func(m string) bool { return strings.EqualFold(m, d.Model) }) {
-		return false
-	}
-	return c.Kind == firmward.CampaignRollback || d.FirmwareVersion == "" || vuln.CompareVersions(d.FirmwareVersion, rel.Version) != 0
+	return c.Target.Matches(d) && ForModel(rel, d) && Skip(c, rel, d) == ""
 }
+
+// ForModel reports whether rel is for d's manufacturer and model.
+func ForModel(rel *firmward.Release, d *firmward.Device) bool {
+	return lifecycle.SameManufacturer(rel.Manufacturer, d.Manufacturer) &&
+		slices.ContainsFunc(rel.Models, func(m string) bool { return strings.EqualFold(m, d.Model) })
+}
+
+// Skip says why a device of rel's model is left out of a campaign, "" when
+// it is not: it runs the release's version already, or a newer one (an
+// update campaign never downgrades; a rollback campaign does, on purpose);
+// its hardware version is known and not one the release lists; or its
+// firmware version is known and older than the release's minimum
+// from-version (it needs an intermediate update first). What is not known
+// does not hold a device back.
+func Skip(c *firmward.Campaign, rel *firmward.Release, d *firmward.Device) string {
+	if c.Kind != firmward.CampaignRollback && d.FirmwareVersion != "" {
+		switch cmp := vuln.CompareVersions(d.FirmwareVersion, rel.Version); {
+		case cmp == 0:
+			return SkipCurrent
+		case cmp > 0:
+			return SkipNewer
+		}
+	}
+	if len(rel.HardwareVersions) > 0 && d.HardwareVersion != "" &&
+		!slices.ContainsFunc(rel.HardwareVersions, func(h string) bool { return strings.EqualFold(h, d.HardwareVersion) }) {
+		return SkipHardware
+	}
+	if rel.MinFromVersion != "" && d.FirmwareVersion != "" && vuln.CompareVersions(d.FirmwareVersion, rel.MinFromVersion) < 0 {
+		return SkipMinFrom
+	}
+	return ""
+}
+
+// Reasons Skip gives.
+const (
+	SkipCurrent  = "run the release's version already"
+	SkipNewer    = "run a newer version"
+	SkipHardware = "have a hardware version the release does not list"
+	SkipMinFrom  = "run a version below the release's minimum from-version"
+)
 
 // Plan assigns eligible devices to waves: wave 0 holds those tagged
 // staging, then each wave of c.Waves takes its percent (rounded up) or
@@ -240,7 +274,7 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		for _, id := range ids {
 			out = append(out, firmward.CampaignDecision{Kind: firmward.DecideJoin, DeviceID: id, Wave: plan[id]})
 		}
-		return append(out, firmward.CampaignDecision{Kind: firmward.DecidePlanned, Reason: fmt.Sprintf("%d devices", len(ids))})
+		return append(out, firmward.CampaignDecision{Kind: firmward.DecidePlanned, Reason: planReason(c, rel, st.Candidates, len(ids))})
 	}
 	var cats []firmward.Category
 	if st.Progress != nil {
@@ -348,6 +382,30 @@ func Step(st State, now time.Time, pol Policy) []firmward.CampaignDecision {
 		wave++
 		out = append(out, firmward.CampaignDecision{Kind: firmward.DecideStartWave, Wave: wave})
 	}
+}
+
+// planReason says how many devices a plan took and how many of the
+// release's model it left out, and why.
+func planReason(c *firmward.Campaign, rel *firmward.Release, candidates []*firmward.Device, planned int) string {
+	skipped := map[string]int{}
+	for _, d := range candidates {
+		if c.Target.Matches(d) && ForModel(rel, d) {
+			if why := Skip(c, rel, d); why != "" {
+				skipped[why]++
+			}
+		}
+	}
+	reason := fmt.Sprintf("%d devices", planned)
+	var parts []string
+	for _, why := range []string{SkipCurrent, SkipNewer, SkipHardware, SkipMinFrom} {
+		if n := skipped[why]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, why))
+		}
+	}
+	if len(parts) > 0 {
+		reason += "; left out: " + strings.Join(parts, ", ")
+	}
+	return reason
 }
 
 // progressWaves is the counts of p (which must have one entry per wave)
@@ -494,6 +552,12 @@ func NewTask(c *firmward.Campaign, rel *firmward.Release, d *firmward.Device, no
 		"Device: " + where + ", now running " + orUnknown(d.FirmwareVersion) + ".",
 		"Where to log in: " + login,
 		"Install version " + rel.Version + " (fixes " + fixes(rel) + ").",
+	}
+	if rel.MinFromVersion != "" {
+		t.Instructions = append(t.Instructions, "It installs over version "+rel.MinFromVersion+" or later only: if the device runs an older one, update it to "+rel.MinFromVersion+" first.")
+	}
+	if len(rel.HardwareVersions) > 0 {
+		t.Instructions = append(t.Instructions, "It is for hardware "+strings.Join(rel.HardwareVersions, ", ")+" only: check the label or the device's status page first.")
 	}
 	for _, a := range rel.Artifacts {
 		line := "File: " + a.Name

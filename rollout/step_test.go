@@ -489,3 +489,50 @@ func TestWithdrawnAndFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestSkip checks which devices of the release's model a campaign leaves
+// out, and that planning says so: never a downgrade in an update campaign,
+// never hardware the release does not list, never below its minimum
+// from-version; unknown values hold nothing back.
+func TestSkip(t *testing.T) {
+	rel := release()
+	rel.HardwareVersions, rel.MinFromVersion = []string{"rev1", "rev2"}, "1.5"
+	dev := func(id int64, version, hw string) *firmward.Device {
+		d := device(id, firmward.UpdateDDI)
+		d.FirmwareVersion, d.HardwareVersion = version, hw
+		return d
+	}
+	update, rollback := campaign(firmward.WaveSpec{Percent: 100}), campaign(firmward.WaveSpec{Percent: 100})
+	rollback.Kind = firmward.CampaignRollback
+	for _, tc := range []struct {
+		name string
+		c    *firmward.Campaign
+		d    *firmward.Device
+		want string
+	}{
+		{"older, listed hardware", update, dev(1, "1.8", "REV1"), ""},
+		{"unknown version and hardware", update, dev(2, "", ""), ""},
+		{"current", update, dev(3, "2.0", "rev1"), SkipCurrent},
+		{"newer: no downgrade", update, dev(4, "2.1", "rev1"), SkipNewer},
+		{"newer in a rollback", rollback, dev(5, "2.1", "rev1"), ""},
+		{"other hardware", update, dev(6, "1.8", "rev3"), SkipHardware},
+		{"below the minimum from-version", update, dev(7, "1.4.9", "rev2"), SkipMinFrom},
+		{"below the minimum in a rollback too", rollback, dev(8, "1.0", "rev2"), SkipMinFrom},
+	} {
+		if got := Skip(tc.c, rel, tc.d); got != tc.want {
+			t.Errorf("%s: Skip = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	s := newSim(update, dev(1, "1.8", "rev1"), dev(2, "2.1", ""), dev(3, "1.0", ""), dev(4, "1.9", "rev9"))
+	s.st.Release = rel
+	ds := s.step(t)
+	planned := ds[len(ds)-1]
+	if planned.Kind != firmward.DecidePlanned || len(s.st.Members) != 1 ||
+		planned.Reason != "1 devices; left out: 1 "+SkipNewer+", 1 "+SkipHardware+", 1 "+SkipMinFrom {
+		t.Fatalf("plan: %d members, last decision %s", len(s.st.Members), planned)
+	}
+	task := NewTask(update, rel, dev(9, "", ""), t0)
+	if !strings.Contains(strings.Join(task.Instructions, "\n"), "update it to 1.5 first") {
+		t.Errorf("task instructions do not tell the minimum from-version:\n%s", strings.Join(task.Instructions, "\n"))
+	}
+}
