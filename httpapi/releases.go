@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/firmward/firmward"
 	"github.com/firmward/firmward/artifact"
+	"github.com/firmward/firmward/rollout"
 )
 
 // ReleaseList answers GET /api/v1/releases.
@@ -28,11 +31,16 @@ type WithdrawResult struct {
 	CanceledActions int               `json:"canceled_actions"`
 }
 
-// DeployRequest is the body of POST /api/v1/releases/{id}/deploy.
+// DeployRequest is the body of POST /api/v1/releases/{id}/deploy. A
+// device the release does not fit (another manufacturer or model, a known
+// hardware version it does not list, a known firmware version below its
+// minimum from-version or newer than it) is refused, naming each, unless
+// Force is set.
 type DeployRequest struct {
 	Devices           []int64                     `json:"devices"`
 	Type              firmward.ActionType         `json:"type,omitempty"`
 	MaintenanceWindow *firmward.MaintenanceWindow `json:"maintenance_window,omitempty"`
+	Force             bool                        `json:"force,omitempty"`
 }
 
 // ActionList answers GET /api/v1/actions and POST /api/v1/releases/{id}/deploy.
@@ -273,6 +281,12 @@ func (s *Server) handleDeployRelease(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !req.Force && len(req.Devices) <= firmward.MaxDeployDevices {
+		if err := s.checkFit(r.Context(), id, req.Devices); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	acts, err := s.delivery.CreateActions(r.Context(), firmward.DeployRequest{
 		ReleaseID: id, DeviceIDs: req.Devices, Type: req.Type, Window: req.MaintenanceWindow,
 	})
@@ -281,6 +295,32 @@ func (s *Server) handleDeployRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusCreated, ActionList{Actions: acts})
+}
+
+// checkFit refuses a deployment of release id to devices it does not fit
+// (rollout.Misfit), naming each; unknown ids are left to CreateActions.
+func (s *Server) checkFit(ctx context.Context, id int64, devices []int64) error {
+	rel, err := s.releases.FindReleaseByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	var details []firmward.ErrorDetail
+	for i, did := range devices {
+		d, err := s.devices.FindDeviceByID(ctx, did)
+		if firmward.ErrorCode(err) == firmward.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if why := rollout.Misfit(rel, d); why != "" {
+			details = append(details, firmward.ErrorDetail{Field: fmt.Sprintf("devices[%d]", i), Value: strconv.FormatInt(did, 10), Reason: why})
+		}
+	}
+	if len(details) > 0 {
+		return &firmward.Error{Code: firmward.EINVALID, Message: fmt.Sprintf("release %d does not fit %d of the devices; set force to deploy anyway", id, len(details)), Details: details}
+	}
+	return nil
 }
 
 func (s *Server) handleListActions(w http.ResponseWriter, r *http.Request) {

@@ -113,6 +113,23 @@ func TestReleaseAPI(t *testing.T) {
 	if err != nil || len(acts) != 1 || acts[0].Status != firmward.ActionScheduled {
 		t.Fatalf("DeployRelease = %v, %v", acts, err)
 	}
+	// A device the release does not fit is refused, named, and nothing
+	// is created; force deploys anyway.
+	other := &firmward.Device{Name: "doorbell", Manufacturer: "Other", Model: "Bell 2"}
+	if err := e.devices.CreateDevice(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	before = e.state(t)
+	_, err = op.DeployRelease(ctx, created.ID, DeployRequest{Devices: []int64{d.ID, other.ID}})
+	if ds := firmward.ErrorDetails(err); firmward.ErrorCode(err) != firmward.EINVALID || len(ds) != 1 || ds[0].Field != "devices[1]" || !strings.Contains(ds[0].Reason, "made by Other") {
+		t.Fatalf("deploy to a device the release does not fit: %v %+v", err, ds)
+	}
+	if after := e.state(t); after != before {
+		t.Fatalf("a refused deployment changed state: %+v → %+v", before, after)
+	}
+	if acts, err := op.DeployRelease(ctx, created.ID, DeployRequest{Devices: []int64{other.ID}, Force: true}); err != nil || len(acts) != 1 {
+		t.Fatalf("forced deploy = %v, %v", acts, err)
+	}
 	if _, err := op.DeployRelease(ctx, created.ID, DeployRequest{Devices: []int64{d.ID + 50}}); firmward.ErrorCode(err) != firmward.ENOTFOUND {
 		t.Fatalf("deploy to unknown device: %v", err)
 	}
@@ -125,7 +142,7 @@ func TestReleaseAPI(t *testing.T) {
 		t.Fatalf("bad status filter = %d", r.status)
 	}
 	wr, err := op.WithdrawRelease(ctx, created.ID, "recalled by vendor")
-	if err != nil || wr.CanceledActions != 1 || !wr.Release.Withdrawn {
+	if err != nil || wr.CanceledActions != 2 || !wr.Release.Withdrawn { // the two deployed above
 		t.Fatalf("WithdrawRelease = %+v, %v", wr, err)
 	}
 	detail, err := op.GetAction(ctx, acts[0].ID)

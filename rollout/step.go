@@ -117,6 +117,23 @@ func Skip(c *firmward.Campaign, rel *firmward.Release, d *firmward.Device) strin
 	return ""
 }
 
+// Misfit says why release rel should not be deployed by hand to d, ""
+// when it fits or what is not known cannot tell: a known manufacturer or
+// model the release is not for, or what Skip says of an update (running
+// the release's version already is no misfit: a reinstall).
+func Misfit(rel *firmward.Release, d *firmward.Device) string {
+	if d.Manufacturer != "" && !lifecycle.SameManufacturer(rel.Manufacturer, d.Manufacturer) {
+		return "is made by " + d.Manufacturer + "; the release is for " + rel.Manufacturer
+	}
+	if d.Model != "" && !slices.ContainsFunc(rel.Models, func(m string) bool { return strings.EqualFold(m, d.Model) }) {
+		return "is a " + d.Model + "; the release is for " + strings.Join(rel.Models, ", ")
+	}
+	if why := Skip(&firmward.Campaign{Kind: firmward.CampaignUpdate}, rel, d); why != "" && why != SkipCurrent {
+		return "runs " + orUnknown(d.FirmwareVersion) + " on hardware " + orUnknown(d.HardwareVersion) + ": devices that " + why + " are left out"
+	}
+	return ""
+}
+
 // Reasons Skip gives.
 const (
 	SkipCurrent  = "run the release's version already"

@@ -536,3 +536,32 @@ func TestSkip(t *testing.T) {
 		t.Errorf("task instructions do not tell the minimum from-version:\n%s", strings.Join(task.Instructions, "\n"))
 	}
 }
+
+// TestMisfit checks a deployment by hand: what is known and does not fit
+// is named; what is not known, and a reinstall, pass.
+func TestMisfit(t *testing.T) {
+	rel := release()
+	rel.HardwareVersions, rel.MinFromVersion = []string{"rev1"}, "1.5"
+	for _, tc := range []struct {
+		name          string
+		maker, model  string
+		version, hw   string
+		wantFit       bool
+		wantSubstring string
+	}{
+		{"fits", "ACME", "cam 1", "1.8", "rev1", true, ""},
+		{"nothing known", "", "", "", "", true, ""},
+		{"reinstall", "Acme", "Cam 1", "2.0", "rev1", true, ""},
+		{"other maker", "Other", "Cam 1", "1.8", "rev1", false, "made by Other"},
+		{"other model", "Acme", "Cam 9", "1.8", "rev1", false, "is a Cam 9"},
+		{"newer", "Acme", "Cam 1", "3.0", "rev1", false, SkipNewer},
+		{"other hardware", "Acme", "Cam 1", "1.8", "rev2", false, SkipHardware},
+		{"too old", "Acme", "Cam 1", "1.0", "", false, SkipMinFrom},
+	} {
+		d := &firmward.Device{Manufacturer: tc.maker, Model: tc.model, FirmwareVersion: tc.version, HardwareVersion: tc.hw}
+		got := Misfit(rel, d)
+		if (got == "") != tc.wantFit || !strings.Contains(got, tc.wantSubstring) {
+			t.Errorf("%s: Misfit = %q", tc.name, got)
+		}
+	}
+}

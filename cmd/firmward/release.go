@@ -45,10 +45,12 @@ func releaseCommands() []command {
 			run: runReleaseWithdraw,
 		},
 		{
-			name: "release deploy", args: "ID --device ID... [--type forced|attempt|skip|downloadonly] [--window-start T --window-end T]",
+			name: "release deploy", args: "ID --device ID... [--type forced|attempt|skip|downloadonly] [--window-start T --window-end T] [--force]",
 			summary: "deploy a release to devices (one action each)",
 			help: "Create one action per device: the device installs the release on its next poll. A maintenance\n" +
-				"window (RFC 3339 times) lets installs start only inside it; downloads may happen before.",
+				"window (RFC 3339 times) lets installs start only inside it; downloads may happen before.\n" +
+				"Devices the release does not fit (another model, hardware it does not list, a version below its\n" +
+				"minimum from-version or newer than it) are refused by name; --force deploys anyway.",
 			run: runReleaseDeploy,
 		},
 		{
@@ -324,6 +326,7 @@ func runReleaseDeploy(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&typ, "type", string(firmward.ActionForced), "`type`: forced, attempt, skip or downloadonly")
 	fs.StringVar(&start, "window-start", "", "maintenance window start (RFC 3339 `time`)")
 	fs.StringVar(&end, "window-end", "", "maintenance window end (RFC 3339 `time`)")
+	force := fs.Bool("force", false, "deploy even to devices the release does not fit (model, hardware, minimum from-version, a newer version)")
 	pos, err := a.parse(fs, name, args, true, 1, 1)
 	if err != nil {
 		return err
@@ -335,7 +338,7 @@ func runReleaseDeploy(ctx context.Context, a *app, args []string) error {
 	if len(devices) == 0 {
 		return usageError{cmd: name, msg: "--device is required"}
 	}
-	req := httpapi.DeployRequest{Devices: devices, Type: firmward.ActionType(typ)}
+	req := httpapi.DeployRequest{Devices: devices, Type: firmward.ActionType(typ), Force: *force}
 	if start != "" || end != "" {
 		s, err1 := time.Parse(time.RFC3339, start)
 		e, err2 := time.Parse(time.RFC3339, end)

@@ -73,6 +73,13 @@ func TestReleaseCLI(t *testing.T) {
 	}
 	mustContain(t, "release deploy", s.ok(t, "release", "deploy", "1", "--device", strconv.FormatInt(d.ID, 10), "--type", "attempt"),
 		"attempt", "scheduled")
+	// A device the release does not fit is refused by name; --force deploys.
+	var bell firmward.Device
+	s.okJSON(t, &bell, "device", "add", "--name", "bell", "--manufacturer", "Other", "--model", "Bell 2")
+	bellID := strconv.FormatInt(bell.ID, 10)
+	r = s.fails(t, exitFailure, "release", "deploy", "1", "--device", bellID)
+	mustContain(t, "release deploy (misfit)", r.stderr, "does not fit", "made by Other", "force")
+	mustContain(t, "release deploy --force", s.ok(t, "release", "deploy", "1", "--device", bellID, "--force"), "scheduled")
 	// serve mounts both device APIs: the DDI base poll and the agent poll
 	// offer the action to the device holding the token.
 	for _, req := range []struct{ method, path, auth, want string }{
@@ -95,7 +102,7 @@ func TestReleaseCLI(t *testing.T) {
 		}
 	}
 	mustContain(t, "action show", s.ok(t, "action", "show", "1"), "release 1 on device", "scheduled")
-	mustContain(t, "release withdraw", s.ok(t, "release", "withdraw", "1", "--reason", "bricks cameras"), "1 open action(s)")
+	mustContain(t, "release withdraw", s.ok(t, "release", "withdraw", "1", "--reason", "bricks cameras"), "2 open action(s)")
 	mustContain(t, "action show", s.ok(t, "action", "show", "1"), "canceled")
 	s.fails(t, exitFailure, "release", "deploy", "1", "--device", strconv.FormatInt(d.ID, 10))
 	mustContain(t, "release list --withdrawn", s.ok(t, "release", "list", "--withdrawn"), "withdrawn")
