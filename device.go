@@ -246,8 +246,11 @@ type DeviceFilter struct {
 	Tag             string
 	Query           string
 	Missing         string
-	After           int64
-	Limit           int
+	// UpdatedSince, when set, keeps the devices created or changed at or
+	// after it (not settable through the API).
+	UpdatedSince time.Time
+	After        int64
+	Limit        int
 }
 
 // Page sizes for list calls.

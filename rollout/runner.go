@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firmward/firmward"
@@ -35,7 +36,28 @@ type Runner struct {
 	// MaxCreates bounds the actions and tasks one transaction creates;
 	// zero is DefaultMaxCreates.
 	MaxCreates int
+	// RescanEvery is how often a running dynamic campaign reads every
+	// device its target matches; in between it reads only the devices
+	// created or changed since its last read (less ScanOverlap, for the
+	// clocks of other replicas). Zero is DefaultRescanEvery.
+	RescanEvery time.Duration
+
+	mu      sync.Mutex
+	scanned map[int64]scanMark // campaign → its last reads of candidates
 }
+
+// scanMark is when a dynamic campaign's candidates were last read, and
+// last read whole.
+type scanMark struct{ last, full time.Time }
+
+// Defaults of Runner.
+const (
+	DefaultRescanEvery = 10 * time.Minute
+	// ScanOverlap is how far before its last read a dynamic campaign
+	// reads changed devices again: devices are stamped by the clock of
+	// the replica that changed them.
+	ScanOverlap = time.Minute
+)
 
 // DefaultMaxCreates is Runner.MaxCreates when unset.
 const DefaultMaxCreates = 2000
@@ -176,16 +198,60 @@ func (r *Runner) State(ctx context.Context, c *firmward.Campaign) (*State, error
 		}
 	}
 	if c.Status == firmward.CampaignRunning && (!c.Planned || c.Dynamic) {
-		if st.Candidates, err = Candidates(ctx, r.Devices, &c.Target); err != nil {
+		// A planned dynamic campaign needs the newcomers only: devices
+		// changed since its last read, and all of them now and then.
+		since, start := time.Time{}, r.now()
+		if c.Planned {
+			since = r.scanSince(c.ID, start)
+		}
+		if st.Candidates, err = candidates(ctx, r.Devices, &c.Target, since); err != nil {
 			return nil, err
 		}
+		r.markScanned(c.ID, start, since.IsZero())
 	}
 	return st, nil
+}
+
+// scanSince is the time from which a dynamic campaign reads changed
+// devices at now; the zero time means every device.
+func (r *Runner) scanSince(id int64, now time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.scanned[id]
+	every := r.RescanEvery
+	if every <= 0 {
+		every = DefaultRescanEvery
+	}
+	if !ok || now.Sub(m.full) >= every {
+		return time.Time{}
+	}
+	return m.last.Add(-ScanOverlap)
+}
+
+// markScanned records a read of campaign id's candidates begun at start.
+func (r *Runner) markScanned(id int64, start time.Time, full bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.scanned == nil {
+		r.scanned = map[int64]scanMark{}
+	}
+	m := r.scanned[id]
+	m.last = start
+	if full {
+		m.full = start
+	}
+	r.scanned[id] = m
 }
 
 // Candidates reads the devices matching t (the store narrows by category,
 // site, manufacturer and first tag; Matches checks the rest).
 func Candidates(ctx context.Context, devices firmward.DeviceService, t *firmward.CampaignTarget) ([]*firmward.Device, error) {
+	return candidates(ctx, devices, t, time.Time{})
+}
+
+// candidates is Candidates limited to devices changed since since (the
+// zero time: all).
+func candidates(ctx context.Context, devices firmward.DeviceService, t *firmward.CampaignTarget, since time.Time) ([]*firmward.Device, error) {
 	var out []*firmward.Device
 	if len(t.DeviceIDs) > 0 {
 		for _, id := range t.DeviceIDs {
@@ -202,7 +268,7 @@ func Candidates(ctx context.Context, devices firmward.DeviceService, t *firmward
 		}
 		return out, nil
 	}
-	f := firmward.DeviceFilter{Category: t.Category, Site: t.Site, Manufacturer: t.Manufacturer, Limit: firmward.MaxPageSize}
+	f := firmward.DeviceFilter{Category: t.Category, Site: t.Site, Manufacturer: t.Manufacturer, UpdatedSince: since, Limit: firmward.MaxPageSize}
 	if len(t.Tags) > 0 {
 		f.Tag = t.Tags[0]
 	}

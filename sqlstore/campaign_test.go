@@ -26,6 +26,7 @@ func TestCampaignConformance(t *testing.T) {
 			{"CampaignExactlyOnce", testCampaignExactlyOnce},
 			{"CampaignCancel", testCampaignCancel},
 			{"CampaignProgress", testCampaignProgress},
+			{"CampaignDynamicScan", testCampaignDynamicScan},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -609,4 +610,105 @@ func testCampaignProgress(t *testing.T, b backend) {
 	check("two hours later")
 	tick()
 	check("after the timeouts")
+}
+
+// recordingDevices records what FindDevices was asked and how many
+// devices it gave.
+type recordingDevices struct {
+	firmward.DeviceService
+	mu    sync.Mutex
+	calls []struct {
+		since time.Time
+		n     int
+	}
+}
+
+func (r *recordingDevices) FindDevices(ctx context.Context, f firmward.DeviceFilter) ([]*firmward.Device, int64, error) {
+	page, next, err := r.DeviceService.FindDevices(ctx, f)
+	r.mu.Lock()
+	r.calls = append(r.calls, struct {
+		since time.Time
+		n     int
+	}{f.UpdatedSince, len(page)})
+	r.mu.Unlock()
+	return page, next, err
+}
+
+// last returns the filter time and size of the last FindDevices and
+// forgets the calls.
+func (r *recordingDevices) last(t *testing.T) (time.Time, int) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.calls) == 0 {
+		t.Fatal("the runner read no candidates")
+	}
+	c := r.calls[len(r.calls)-1]
+	r.calls = nil
+	return c.since, c.n
+}
+
+// testCampaignDynamicScan checks that a running dynamic campaign reads
+// only the devices changed since its last read, all of them every
+// RescanEvery, and that a newcomer joins either way.
+func testCampaignDynamicScan(t *testing.T, b backend) {
+	f := newCampaignFixture(t, b)
+	ctx := context.Background()
+	cs := NewCampaignService(f.db)
+	f.device(t, "a", firmward.UpdateDDI)
+	f.device(t, "b", firmward.UpdateDDI)
+	c := f.create(t, &firmward.Campaign{
+		Name: "dyn", Dynamic: true, Target: firmward.CampaignTarget{Manufacturer: "Acme"},
+		Waves: []firmward.WaveSpec{{Percent: 100, SuccessThreshold: 100, ErrorThreshold: 100}},
+	})
+	if _, err := cs.ChangeCampaign(operatorCtx, c.ID, firmward.OpStart, ""); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingDevices{DeviceService: NewDeviceService(f.db)}
+	r := f.runner(f.db)
+	r.Devices = rec
+	tick := func() {
+		t.Helper()
+		for range 5 {
+			if n, err := r.Tick(ctx); err != nil {
+				t.Fatal(err)
+			} else if n == 0 {
+				return
+			}
+		}
+	}
+	advance := func(d time.Duration) {
+		f.mu.Lock()
+		f.now = f.now.Add(d)
+		f.mu.Unlock()
+	}
+	members := func() int {
+		t.Helper()
+		ids, err := cs.CampaignDeviceIDs(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ids)
+	}
+	tick()
+	if members() != 2 {
+		t.Fatalf("%d members after planning, want 2", members())
+	}
+	advance(5 * time.Minute)
+	f.device(t, "c", firmward.UpdateDDI)
+	tick()
+	if members() != 3 {
+		t.Fatalf("%d members after a device came, want 3", members())
+	}
+	advance(time.Minute)
+	tick()
+	since, n := rec.last(t)
+	if since.IsZero() || n != 1 {
+		t.Fatalf("a quiet tick read %d devices changed since %v, want only the newcomer (changed since the last read less a minute)", n, since)
+	}
+	advance(rollout.DefaultRescanEvery)
+	tick()
+	if since, n = rec.last(t); !since.IsZero() || n != 3 {
+		t.Fatalf("after RescanEvery the runner read %d devices changed since %v, want all 3", n, since)
+	}
 }

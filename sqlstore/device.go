@@ -230,6 +230,9 @@ func deviceQuery(d dialect, f firmward.DeviceFilter) (string, []any, error) {
 	if q := strings.TrimSpace(f.Query); q != "" {
 		add(d.contains("d.search"), strings.ToLower(q))
 	}
+	if !f.UpdatedSince.IsZero() {
+		add("d.updated_at >= ?", micros(f.UpdatedSince.UTC()))
+	}
 	if err := v.err(); err != nil {
 		return "", nil, err
 	}
