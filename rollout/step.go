@@ -413,6 +413,9 @@ func planReason(c *firmward.Campaign, rel *firmward.Release, candidates []*firmw
 		}
 	}
 	reason := fmt.Sprintf("%d devices", planned)
+	if planned == 1 {
+		reason = "1 device"
+	}
 	var parts []string
 	for _, why := range []string{SkipCurrent, SkipNewer, SkipHardware, SkipMinFrom} {
 		if n := skipped[why]; n > 0 {

@@ -528,7 +528,7 @@ func TestSkip(t *testing.T) {
 	ds := s.step(t)
 	planned := ds[len(ds)-1]
 	if planned.Kind != firmward.DecidePlanned || len(s.st.Members) != 1 ||
-		planned.Reason != "1 devices; left out: 1 "+SkipNewer+", 1 "+SkipHardware+", 1 "+SkipMinFrom {
+		planned.Reason != "1 device; left out: 1 "+SkipNewer+", 1 "+SkipHardware+", 1 "+SkipMinFrom {
 		t.Fatalf("plan: %d members, last decision %s", len(s.st.Members), planned)
 	}
 	task := NewTask(update, rel, dev(9, "", ""), t0)
